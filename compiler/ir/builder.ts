@@ -1,0 +1,102 @@
+import type { Attrs, DerivedRecipe, Graph, GraphInput, GraphOutput, InputRole, Node, Phase, Value } from './graph.ts';
+import { formatAttrs } from './graph.ts';
+import { getOp } from './op.ts';
+import type { DType, Shape, TensorType } from './types.ts';
+import { tensorType } from './types.ts';
+
+/**
+ * Builds an immutable graph. Nodes are hash-consed: adding a node whose op, inputs and attrs equal
+ * an existing node's returns that node's outputs, so structure that is equal is the same value.
+ */
+export class GraphBuilder {
+  private nextId = 0;
+  private readonly inputs: GraphInput[] = [];
+  private readonly inputByName = new Map<string, Value>();
+  private readonly nodes: Node[] = [];
+  private readonly outputs: GraphOutput[] = [];
+  private readonly types = new Map<number, TensorType>();
+  private readonly interned = new Map<string, readonly Value[]>();
+  private scopeStack: string[] = [];
+
+  constructor(readonly phase: Phase) {}
+
+  private newValue(type: TensorType): Value {
+    const v = Object.freeze({ id: this.nextId++, type });
+    this.types.set(v.id, type);
+    return v;
+  }
+
+  /** Declares a graph input; declaring the same name twice returns the first (types must agree). */
+  input(name: string, role: InputRole, dtype: DType, shape: Shape, recipe?: DerivedRecipe): Value {
+    const existing = this.inputByName.get(name);
+    const type = tensorType(dtype, shape);
+    if (existing) {
+      if (JSON.stringify(existing.type) !== JSON.stringify(type)) {
+        throw new Error(`input ${name} declared as ${JSON.stringify(existing.type)} and ${JSON.stringify(type)}`);
+      }
+      return existing;
+    }
+    const value = this.newValue(type);
+    this.inputs.push(Object.freeze({ name, role, value, ...(recipe ? { recipe: Object.freeze(recipe) } : {}) }));
+    this.inputByName.set(name, value);
+    return value;
+  }
+
+  typeOf(v: Value | number): TensorType {
+    const id = typeof v === 'number' ? v : v.id;
+    const t = this.types.get(id);
+    if (!t) throw new Error(`value %${id} does not belong to this graph`);
+    return t;
+  }
+
+  /** Runs `body` with `name` appended to the scope that new nodes record. */
+  scoped<T>(name: string, body: () => T): T {
+    this.scopeStack.push(name);
+    try {
+      return body();
+    } finally {
+      this.scopeStack.pop();
+    }
+  }
+
+  /** Adds a node (or finds its twin) and returns its outputs. */
+  add(op: string, inputs: readonly (Value | number)[], attrs: Attrs = {}): Value[] {
+    const ids = inputs.map((v) => (typeof v === 'number' ? v : v.id));
+    const key = `${op}(${ids.join(',')}){${formatAttrs(attrs)}}`;
+    const twin = this.interned.get(key);
+    if (twin) return [...twin];
+    const def = getOp(op);
+    const outTypes = def.infer(ids.map((id) => this.typeOf(id)), attrs);
+    const outputs = outTypes.map((t) => this.newValue(tensorType(t.dtype, t.shape)));
+    const node: Node = Object.freeze({
+      op,
+      inputs: Object.freeze(ids),
+      attrs: Object.freeze({ ...attrs }),
+      outputs: Object.freeze(outputs),
+      scope: this.scopeStack.join('.'),
+    });
+    this.nodes.push(node);
+    this.interned.set(key, node.outputs);
+    return outputs;
+  }
+
+  /** Adds a single-output node. */
+  add1(op: string, inputs: readonly (Value | number)[], attrs: Attrs = {}): Value {
+    const outs = this.add(op, inputs, attrs);
+    if (outs.length !== 1) throw new Error(`${op} has ${outs.length} outputs, add1 expects one`);
+    return outs[0];
+  }
+
+  output(name: string, v: Value): void {
+    this.outputs.push(Object.freeze({ name, value: v.id }));
+  }
+
+  build(): Graph {
+    return Object.freeze({
+      phase: this.phase,
+      inputs: Object.freeze([...this.inputs]),
+      nodes: Object.freeze([...this.nodes]),
+      outputs: Object.freeze([...this.outputs]),
+    });
+  }
+}

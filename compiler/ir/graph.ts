@@ -1,0 +1,73 @@
+import type { TensorType } from './types.ts';
+import { formatType } from './types.ts';
+
+export type AttrValue = number | string | boolean | null | readonly (number | string)[];
+export type Attrs = Readonly<Record<string, AttrValue>>;
+
+/** One SSA value: a graph input or one output of a node. Ids are dense and assigned in order. */
+export interface Value {
+  readonly id: number;
+  readonly type: TensorType;
+}
+
+/**
+ * What a graph input is. Weights are named exactly as the checkpoint names them, or carry a
+ * `recipe` when they are derived from checkpoint tensors (see DerivedRecipe).
+ */
+export type InputRole = 'weight' | 'activation' | 'cache';
+
+export interface DerivedRecipe {
+  /** What the loader does, e.g. "interleave-rows", "split-kv-b". */
+  readonly kind: string;
+  readonly sources: readonly string[];
+  readonly attrs: Attrs;
+}
+
+export interface GraphInput {
+  readonly name: string;
+  readonly role: InputRole;
+  readonly value: Value;
+  readonly recipe?: DerivedRecipe;
+}
+
+export interface Node {
+  readonly op: string;
+  readonly inputs: readonly number[]; // value ids
+  readonly attrs: Attrs;
+  readonly outputs: readonly Value[];
+  /** Where in the model this node sits, e.g. "layers.3.attn"; for printing and kernel names. */
+  readonly scope: string;
+}
+
+export interface GraphOutput {
+  readonly name: string;
+  readonly value: number;
+}
+
+export type Phase = 'prefill' | 'decode';
+
+/** An immutable SSA graph: inputs, nodes in topological order, named outputs. */
+export interface Graph {
+  readonly phase: Phase;
+  readonly inputs: readonly GraphInput[];
+  readonly nodes: readonly Node[];
+  readonly outputs: readonly GraphOutput[];
+}
+
+/** Canonical text of an attrs record (keys sorted), part of a node's identity. */
+export function formatAttrs(attrs: Attrs): string {
+  const keys = Object.keys(attrs).sort();
+  return keys.map((k) => `${k}=${JSON.stringify(attrs[k])}`).join(', ');
+}
+
+/** Map from value id to its type, over inputs and node outputs. */
+export function valueTypes(graph: Graph): Map<number, TensorType> {
+  const types = new Map<number, TensorType>();
+  for (const input of graph.inputs) types.set(input.value.id, input.value.type);
+  for (const node of graph.nodes) for (const o of node.outputs) types.set(o.id, o.type);
+  return types;
+}
+
+export function describeValue(v: Value): string {
+  return `%${v.id}: ${formatType(v.type)}`;
+}

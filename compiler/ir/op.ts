@@ -1,0 +1,48 @@
+import type { Attrs } from './graph.ts';
+import type { Tensor } from './tensor.ts';
+import type { Bindings, TensorType } from './types.ts';
+
+/** Work an op does for given symbol bindings: floating-point operations and bytes read + written. */
+export interface Cost {
+  readonly flops: number;
+  readonly bytes: number;
+}
+
+/**
+ * An op is declared once: how its output types follow from its inputs (throwing a message on a
+ * mismatch), what it computes (float64 reference on small shapes), and what it costs.
+ */
+export interface OpDef {
+  readonly name: string;
+  /** One line: what the op computes. */
+  readonly doc: string;
+  infer(inputs: readonly TensorType[], attrs: Attrs): TensorType[];
+  reference(inputs: readonly Tensor[], attrs: Attrs): Tensor[];
+  cost(inputs: readonly TensorType[], outputs: readonly TensorType[], attrs: Attrs, bindings: Bindings): Cost;
+}
+
+const registry = new Map<string, OpDef>();
+
+export function defineOp(def: OpDef): OpDef {
+  if (registry.has(def.name)) throw new Error(`op ${def.name} is declared twice`);
+  registry.set(def.name, def);
+  return def;
+}
+
+export function getOp(name: string): OpDef {
+  const def = registry.get(name);
+  if (!def) throw new Error(`unknown op ${name}`);
+  return def;
+}
+
+export function allOps(): OpDef[] {
+  return [...registry.values()];
+}
+
+/** Thrown by `infer` when inputs or attrs do not fit the op. */
+export class ShapeError extends Error {
+  constructor(op: string, message: string) {
+    super(`${op}: ${message}`);
+    this.name = 'ShapeError';
+  }
+}

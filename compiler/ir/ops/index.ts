@@ -1,0 +1,9 @@
+/** Importing this module registers every op with the registry. */
+import './elementwise.ts';
+import './norm.ts';
+import './linear.ts';
+import './embedding.ts';
+import './shape.ts';
+import './rope.ts';
+import './attention.ts';
+import './moe.ts';

@@ -1,0 +1,156 @@
+import type { Attrs } from '../graph.ts';
+import { defineOp, ShapeError } from '../op.ts';
+import { tensor } from '../tensor.ts';
+import { byteSize, resolveShape, tensorType } from '../types.ts';
+import { boolAttr, expectArity, expectDim, expectRank, ioBytes, numAttr } from './helpers.ts';
+import { sigmoid } from './elementwise.ts';
+import { dequantBlocks, linearRows } from './linear.ts';
+
+/**
+ * DeepSeek-V3's noaux_tc routing for one token's scores (already sigmoid'ed). The bias picks
+ * experts but never weights them; groups not kept are masked to −inf (not 0); a group's score is
+ * the sum of its two best biased scores. Ties go to the lower index.
+ */
+export function routeToken(scores: ArrayLike<number>, bias: ArrayLike<number>, attrs: Attrs): { idx: number[]; weights: number[] } {
+  const E = scores.length;
+  const k = attrs.topK as number;
+  const nGroup = attrs.nGroup as number;
+  const topkGroup = attrs.topkGroup as number;
+  const biased = Array.from({ length: E }, (_, e) => scores[e] + bias[e]);
+  const perGroup = E / nGroup;
+  const groupScore = Array.from({ length: nGroup }, (_, g) => {
+    const members = biased.slice(g * perGroup, (g + 1) * perGroup).sort((a, b) => b - a);
+    return members[0] + members[1];
+  });
+  const keptGroups = new Set(topIndices(groupScore, topkGroup));
+  const masked = biased.map((s, e) => (keptGroups.has(Math.floor(e / perGroup)) ? s : -Infinity));
+  const idx = topIndices(masked, k);
+  let weights = idx.map((e) => scores[e]);
+  if (attrs.normTopkProb) {
+    const sum = weights.reduce((a, b) => a + b, 0);
+    weights = weights.map((w) => w / sum);
+  }
+  const scale = attrs.routedScalingFactor as number;
+  return { idx, weights: weights.map((w) => w * scale) };
+}
+
+/** Indices of the k largest values, largest first; equal values keep index order. */
+function topIndices(values: readonly number[], k: number): number[] {
+  return values
+    .map((v, i) => [v, i] as const)
+    .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+    .slice(0, k)
+    .map(([, i]) => i);
+}
+
+const ROUTE_ATTRS = ['topK', 'nGroup', 'topkGroup', 'routedScalingFactor'] as const;
+
+defineOp({
+  name: 'topk_route',
+  doc: 'scores[N, E], bias[E] → expert ids[N, k] (i32) and weights[N, k] (f32), noaux_tc',
+  infer(inputs, attrs) {
+    expectArity('topk_route', inputs, 2);
+    for (const a of ROUTE_ATTRS) numAttr('topk_route', attrs, a);
+    boolAttr('topk_route', attrs, 'normTopkProb');
+    const [scores, bias] = inputs;
+    expectRank('topk_route', 'scores', scores, 2);
+    expectDim('topk_route', 'bias length', bias.shape[0], scores.shape[1]);
+    const k = attrs.topK as number;
+    return [tensorType('i32', [scores.shape[0], k]), tensorType('f32', [scores.shape[0], k])];
+  },
+  reference([scores, bias], attrs) {
+    const [N, E] = scores.shape;
+    const k = attrs.topK as number;
+    const idx = new Float64Array(N * k);
+    const w = new Float64Array(N * k);
+    for (let n = 0; n < N; n++) {
+      const r = routeToken(scores.data.subarray(n * E, (n + 1) * E), bias.data, attrs);
+      idx.set(r.idx, n * k);
+      w.set(r.weights, n * k);
+    }
+    return [tensor([N, k], idx), tensor([N, k], w)];
+  },
+  cost(inputs, outputs, _attrs, bindings) {
+    const [N, E] = resolveShape(inputs[0].shape, bindings);
+    return { flops: N * E * 4, bytes: ioBytes(inputs, outputs, bindings) };
+  },
+});
+
+/** Tensors per routed expert in the `moe_experts` operand list: (gate, up, down) weights, each with its scale when quantized. */
+export function expertOperandCount(quantized: boolean): number {
+  return quantized ? 6 : 3;
+}
+
+/** One expert's SwiGLU MLP on rows x[R, H]: down(silu(gate x) ⊙ up x). Weights already dequantized. */
+export function expertMlp(x: Float64Array, gate: Float64Array, up: Float64Array, down: Float64Array, H: number, I: number): Float64Array {
+  const g = linearRows(x, gate, I, H);
+  const u = linearRows(x, up, I, H);
+  for (let i = 0; i < g.length; i++) g[i] = g[i] * sigmoid(g[i]) * u[i];
+  return linearRows(g, down, H, I);
+}
+
+defineOp({
+  name: 'moe_experts',
+  doc: 'Σ_j weights[n, j] · expert_{ids[n, j]}(x[n]) over the routed experts',
+  infer(inputs, attrs) {
+    const E = numAttr('moe_experts', attrs, 'numExperts');
+    const quantized = boolAttr('moe_experts', attrs, 'quantized');
+    expectArity('moe_experts', inputs, 3 + E * expertOperandCount(quantized));
+    const [x, ids, w] = inputs;
+    expectRank('moe_experts', 'x', x, 2);
+    expectDim('moe_experts', 'ids rows', ids.shape[0], x.shape[0]);
+    expectDim('moe_experts', 'weights rows', w.shape[0], x.shape[0]);
+    expectDim('moe_experts', 'weights width', w.shape[1], ids.shape[1]);
+    const step = expertOperandCount(quantized);
+    const gate = inputs[3];
+    for (let e = 0; e < E; e++) {
+      const [g, u, d] = [0, 1, 2].map((j) => inputs[3 + e * step + (quantized ? 2 * j : j)]);
+      if (JSON.stringify(g.shape) !== JSON.stringify(gate.shape) || JSON.stringify(u.shape) !== JSON.stringify(gate.shape)) {
+        throw new ShapeError('moe_experts', `expert ${e} gate/up shapes differ from expert 0's`);
+      }
+      expectDim('moe_experts', `expert ${e} gate input`, g.shape[1], x.shape[1]);
+      expectDim('moe_experts', `expert ${e} down output`, d.shape[0], x.shape[1]);
+      expectDim('moe_experts', `expert ${e} down input`, d.shape[1], g.shape[0]);
+    }
+    return [tensorType(x.dtype, x.shape)];
+  },
+  reference(inputs, attrs) {
+    const [x, ids, w] = inputs;
+    const [N, H] = x.shape;
+    const k = ids.shape[1];
+    const quantized = attrs.quantized as boolean;
+    const step = expertOperandCount(quantized);
+    const weightOf = (e: number, j: number): Float64Array => {
+      const base = 3 + e * step;
+      if (!quantized) return inputs[base + j].data;
+      return dequantBlocks(inputs[base + 2 * j], inputs[base + 2 * j + 1], attrs.blockN as number, attrs.blockK as number);
+    };
+    const I = inputs[3].shape[0];
+    const out = new Float64Array(N * H);
+    const cache = new Map<number, Float64Array[]>();
+    for (let n = 0; n < N; n++) {
+      for (let j = 0; j < k; j++) {
+        const e = ids.data[n * k + j];
+        let ws = cache.get(e);
+        if (!ws) cache.set(e, (ws = [0, 1, 2].map((m) => weightOf(e, m))));
+        const y = expertMlp(x.data.subarray(n * H, (n + 1) * H), ws[0], ws[1], ws[2], H, I);
+        for (let i = 0; i < H; i++) out[n * H + i] += w.data[n * k + j] * y[i];
+      }
+    }
+    return [tensor([N, H], out)];
+  },
+  cost(inputs, outputs, attrs, bindings) {
+    // Only the experts some token picked are read: at most min(E, N·k) of them.
+    const [N, H] = resolveShape(inputs[0].shape, bindings);
+    const k = resolveShape(inputs[1].shape, bindings)[1];
+    const E = attrs.numExperts as number;
+    const step = expertOperandCount(attrs.quantized as boolean);
+    const I = resolveShape(inputs[3].shape, bindings)[0];
+    let perExpert = 0;
+    for (let j = 0; j < step; j++) perExpert += byteSize(inputs[3 + j], bindings);
+    const touched = Math.min(E, N * k);
+    const activations = ioBytes(inputs.slice(0, 3), outputs, bindings);
+    return { flops: 6 * N * k * H * I, bytes: touched * perExpert + activations };
+  },
+});
+

@@ -1,0 +1,68 @@
+/** Element types of IR tensors. fp8e4m3 is OCP e4m3fn (max 448, no infinities). */
+export type DType = 'f32' | 'bf16' | 'f16' | 'fp8e4m3' | 'i32' | 'i64';
+
+export const DTYPE_BYTES: Readonly<Record<DType, number>> = {
+  f32: 4,
+  bf16: 2,
+  f16: 2,
+  fp8e4m3: 1,
+  i32: 4,
+  i64: 8,
+};
+
+/**
+ * Sizes that vary per step: T tokens in a prefill step, B sequences (one token each) in a decode
+ * step, S positions already in the KV cache. Everything else is a constant of the config.
+ */
+export type Sym = 'T' | 'B' | 'S';
+export const SYMBOLS: readonly Sym[] = ['T', 'B', 'S'];
+export type Dim = number | Sym;
+export type Shape = readonly Dim[];
+export type Bindings = Readonly<Partial<Record<Sym, number>>>;
+
+export interface TensorType {
+  readonly dtype: DType;
+  readonly shape: Shape;
+}
+
+export function tensorType(dtype: DType, shape: Shape): TensorType {
+  return Object.freeze({ dtype, shape: Object.freeze([...shape]) });
+}
+
+export function formatShape(shape: Shape): string {
+  return `[${shape.join(',')}]`;
+}
+
+export function formatType(t: TensorType): string {
+  return `${t.dtype}${formatShape(t.shape)}`;
+}
+
+export function sameDim(a: Dim, b: Dim): boolean {
+  return a === b;
+}
+
+export function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => sameDim(d, b[i]));
+}
+
+/** The concrete size of a dim under bindings; throws when a symbol is unbound. */
+export function resolveDim(d: Dim, bindings: Bindings): number {
+  if (typeof d === 'number') return d;
+  const v = bindings[d];
+  if (v === undefined) throw new Error(`symbol ${d} is not bound`);
+  return v;
+}
+
+export function resolveShape(shape: Shape, bindings: Bindings): number[] {
+  return shape.map((d) => resolveDim(d, bindings));
+}
+
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function byteSize(t: TensorType, bindings: Bindings): number {
+  return numel(resolveShape(t.shape, bindings)) * DTYPE_BYTES[t.dtype];
+}
