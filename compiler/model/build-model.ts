@@ -1,0 +1,189 @@
+import type { ModelConfig } from '../config/model-config.ts';
+import { isMoeLayer } from '../config/model-config.ts';
+import { GraphBuilder } from '../ir/builder.ts';
+import type { Graph, Phase, Value } from '../ir/graph.ts';
+import '../ir/ops/index.ts';
+import type { Dim } from '../ir/types.ts';
+import { ropeAttrs, softmaxScale } from './rope-attrs.ts';
+
+/**
+ * The DeepseekV3ForCausalLM forward of one step as an IR graph, before any optimization: every
+ * linear is dequant + matmul, norms, activations and residual adds are separate ops, attention is
+ * the expanded (non-absorbed) MLA. Passes turn it into fused kernels.
+ *
+ * prefill: one sequence, T new tokens at `positions`, cache [1, S, ·] with S ≥ T.
+ * decode:  B sequences, one new token each at its own position, cache [B, S, ·].
+ * Both write the new latents into the cache at their positions and attend to positions ≤ their own,
+ * so a prefill can also continue a sequence (chunked prefill).
+ *
+ * Inputs: `tokens` i32[N], `positions` i32[N], per layer `cache.L.c_kv` and `cache.L.k_pe`, and every
+ * checkpoint weight under its checkpoint name. Outputs: `logits` f32[N, vocab] and the updated caches.
+ */
+export function buildModel(config: ModelConfig, phase: Phase): Graph {
+  return new ModelBuilder(config, phase).build();
+}
+
+/** Names of a layer's KV cache inputs and outputs. */
+export function cacheNames(layer: number): { cKv: string; kPe: string } {
+  return { cKv: `cache.${layer}.c_kv`, kPe: `cache.${layer}.k_pe` };
+}
+
+class ModelBuilder {
+  private readonly g: GraphBuilder;
+  private readonly N: Dim; // tokens in this step
+  private readonly seqView: readonly [Dim, Dim]; // (sequences, tokens per sequence) for attention
+  private readonly cacheBatch: Dim;
+  private positions!: Value; // i32[N]
+
+  constructor(
+    private readonly c: ModelConfig,
+    private readonly phase: Phase,
+  ) {
+    this.g = new GraphBuilder(phase);
+    this.N = phase === 'prefill' ? 'T' : 'B';
+    this.seqView = phase === 'prefill' ? [1, 'T'] : ['B', 1];
+    this.cacheBatch = phase === 'prefill' ? 1 : 'B';
+  }
+
+  build(): Graph {
+    const { g, c } = this;
+    const tokens = g.input('tokens', 'activation', 'i32', [this.N]);
+    this.positions = g.input('positions', 'activation', 'i32', [this.N]);
+    let x = g.scoped('embed', () => g.add1('embedding', [this.weight('model.embed_tokens.weight', 'bf16', [c.vocabSize, c.hiddenSize]), tokens]));
+    for (let l = 0; l < c.numLayers; l++) x = g.scoped(`layers.${l}`, () => this.layer(l, x));
+    const head = c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+    const logits = g.scoped('head', () => {
+      const normed = this.rmsNorm(x, 'model.norm.weight', c.hiddenSize);
+      return g.add1('matmul', [normed, this.weight(head, 'bf16', [c.vocabSize, c.hiddenSize])], { dtype: 'f32' });
+    });
+    g.output('logits', logits);
+    return g.build();
+  }
+
+  private weight(name: string, dtype: 'bf16' | 'f32', shape: number[]): Value {
+    return this.g.input(name, 'weight', dtype, shape);
+  }
+
+  private rmsNorm(x: Value, weightName: string, dim: number): Value {
+    return this.g.add1('rms_norm', [x, this.weight(weightName, 'bf16', [dim])], { eps: this.c.rmsNormEps });
+  }
+
+  /** A linear layer `prefix` [out, in]: FP8 weight dequantized by its block scales, or a bf16 weight. */
+  private linear(x: Value, prefix: string, outDim: number, inDim: number): Value {
+    return this.g.add1('matmul', [x, this.linearWeight(prefix, outDim, inDim)]);
+  }
+
+  private linearWeight(prefix: string, outDim: number, inDim: number): Value {
+    const q = this.c.quantization;
+    if (!q) return this.weight(`${prefix}.weight`, 'bf16', [outDim, inDim]);
+    const [w, s] = this.linearOperands(prefix, outDim, inDim);
+    return this.g.add1('dequant_fp8', [w, s], { blockN: q.blockN, blockK: q.blockK });
+  }
+
+  /** The checkpoint tensors of a linear: [weight] or [fp8 weight, weight_scale_inv]. */
+  private linearOperands(prefix: string, outDim: number, inDim: number): Value[] {
+    const q = this.c.quantization;
+    if (!q) return [this.weight(`${prefix}.weight`, 'bf16', [outDim, inDim])];
+    return [
+      this.g.input(`${prefix}.weight`, 'weight', 'fp8e4m3', [outDim, inDim]),
+      this.weight(`${prefix}.weight_scale_inv`, 'f32', [Math.ceil(outDim / q.blockN), Math.ceil(inDim / q.blockK)]),
+    ];
+  }
+
+  private layer(l: number, x: Value): Value {
+    const { g } = this;
+    const p = `model.layers.${l}`;
+    const attn = g.scoped('attn', () => this.attention(l, this.rmsNorm(x, `${p}.input_layernorm.weight`, this.c.hiddenSize)));
+    const h = g.add1('add', [x, attn]);
+    const normed = this.rmsNorm(h, `${p}.post_attention_layernorm.weight`, this.c.hiddenSize);
+    const mlp = g.scoped('mlp', () => (isMoeLayer(this.c, l) ? this.moe(l, normed) : this.swiglu(normed, `${p}.mlp`, this.c.intermediateSize)));
+    return g.add1('add', [h, mlp]);
+  }
+
+  private attention(l: number, x: Value): Value {
+    const { g, c, N } = this;
+    const p = `model.layers.${l}.self_attn`;
+    const H = c.hiddenSize;
+    const heads = c.numHeads;
+    const [nope, rope, vDim, kvl] = [c.qkNopeHeadDim, c.qkRopeHeadDim, c.vHeadDim, c.kvLoraRank];
+    const [Bq, Tq] = this.seqView;
+
+    let q: Value;
+    if (c.qLoraRank === null) {
+      q = this.linear(x, `${p}.q_proj`, heads * (nope + rope), H);
+    } else {
+      const qa = this.rmsNorm(this.linear(x, `${p}.q_a_proj`, c.qLoraRank, H), `${p}.q_a_layernorm.weight`, c.qLoraRank);
+      q = this.linear(qa, `${p}.q_b_proj`, heads * (nope + rope), c.qLoraRank);
+    }
+    const qHeads = g.add1('reshape', [q], { shape: [N, heads, nope + rope] }); // (N, heads, nope + rope)
+    const qNope = g.add1('slice', [qHeads], { start: 0, size: nope });
+    const qPe = g.add1('rope', [g.add1('slice', [qHeads], { start: nope, size: rope }), this.positions], ropeAttrs(c));
+
+    const kv = this.linear(x, `${p}.kv_a_proj_with_mqa`, kvl + rope, H); // (N, kv_lora + rope)
+    const cKv = this.rmsNorm(g.add1('slice', [kv], { start: 0, size: kvl }), `${p}.kv_a_layernorm.weight`, kvl);
+    const kPe = g.add1('rope', [g.add1('slice', [kv], { start: kvl, size: rope }), this.positions], ropeAttrs(c));
+
+    const names = cacheNames(l);
+    const posView = g.add1('reshape', [this.positions], { shape: [Bq, Tq] });
+    const cacheC = g.add1('kv_write', [
+      g.input(names.cKv, 'cache', 'bf16', [this.cacheBatch, 'S', kvl]),
+      g.add1('reshape', [cKv], { shape: [Bq, Tq, kvl] }),
+      posView,
+    ]);
+    const cacheK = g.add1('kv_write', [
+      g.input(names.kPe, 'cache', 'bf16', [this.cacheBatch, 'S', rope]),
+      g.add1('reshape', [kPe], { shape: [Bq, Tq, rope] }),
+      posView,
+    ]);
+    g.output(names.cKv, cacheC);
+    g.output(names.kPe, cacheK);
+
+    // Expanded MLA: every cached latent goes back up through kv_b_proj to per-head k_nope and v.
+    const kvb = this.linear(cacheC, `${p}.kv_b_proj`, heads * (nope + vDim), kvl); // (Bc, S, heads·(nope + v))
+    const kvbHeads = g.add1('reshape', [kvb], { shape: [this.cacheBatch, 'S', heads, nope + vDim] });
+    const kNope = g.add1('slice', [kvbHeads], { start: 0, size: nope });
+    const v = g.add1('slice', [kvbHeads], { start: nope, size: vDim });
+    const out = g.add1('mla_attention', [
+      g.add1('reshape', [qNope], { shape: [Bq, Tq, heads, nope] }),
+      g.add1('reshape', [qPe], { shape: [Bq, Tq, heads, rope] }),
+      kNope,
+      cacheK,
+      v,
+      posView,
+    ], { scale: softmaxScale(c) }); // (Bq, Tq, heads, v)
+    return this.linear(g.add1('reshape', [out], { shape: [N, heads * vDim] }), `${p}.o_proj`, H, heads * vDim);
+  }
+
+  /** down(silu(gate(x)) ⊙ up(x)): the dense MLP and the shared experts. */
+  private swiglu(x: Value, p: string, inter: number): Value {
+    const { g } = this;
+    const H = this.c.hiddenSize;
+    const gate = this.linear(x, `${p}.gate_proj`, inter, H);
+    const up = this.linear(x, `${p}.up_proj`, inter, H);
+    return this.linear(g.add1('mul', [g.add1('silu', [gate]), up]), `${p}.down_proj`, H, inter);
+  }
+
+  private moe(l: number, x: Value): Value {
+    const { g, c } = this;
+    const p = `model.layers.${l}.mlp`;
+    const [H, E, I] = [c.hiddenSize, c.nRoutedExperts, c.moeIntermediateSize];
+    const logits = g.add1('matmul', [x, this.weight(`${p}.gate.weight`, 'bf16', [E, H])], { dtype: 'f32' });
+    const [ids, weights] = g.add('topk_route', [g.add1('sigmoid', [logits]), this.weight(`${p}.gate.e_score_correction_bias`, 'f32', [E])], {
+      topK: c.numExpertsPerTok,
+      nGroup: c.nGroup,
+      topkGroup: c.topkGroup,
+      normTopkProb: c.normTopkProb,
+      routedScalingFactor: c.routedScalingFactor,
+    });
+    const experts: Value[] = [];
+    for (let e = 0; e < E; e++) {
+      const ep = `${p}.experts.${e}`;
+      experts.push(...this.linearOperands(`${ep}.gate_proj`, I, H), ...this.linearOperands(`${ep}.up_proj`, I, H), ...this.linearOperands(`${ep}.down_proj`, H, I));
+    }
+    const q = c.quantization;
+    const attrs = { numExperts: E, quantized: q !== null, blockN: q?.blockN ?? 0, blockK: q?.blockK ?? 0 };
+    const routed = g.add1('moe_experts', [x, ids, weights, ...experts], attrs);
+    if (c.nSharedExperts === 0) return routed;
+    return g.add1('add', [routed, this.swiglu(x, `${p}.shared_experts`, I * c.nSharedExperts)]);
+  }
+}
