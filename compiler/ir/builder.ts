@@ -77,7 +77,7 @@ export class GraphBuilder {
     });
     this.nodes.push(node);
     this.interned.set(key, node.outputs);
-    return outputs;
+    return [...outputs];
   }
 
   /** Adds a single-output node. */

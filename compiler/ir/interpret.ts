@@ -1,4 +1,5 @@
-import type { Graph } from './graph.ts';
+import type { Graph, GraphInput } from './graph.ts';
+import { applyRecipe } from './recipes.ts';
 import { getOp } from './op.ts';
 import './ops/index.ts';
 import type { Tensor } from './tensor.ts';
@@ -13,8 +14,7 @@ export function interpret(graph: Graph, inputs: ReadonlyMap<string, Tensor>): Ma
   const values = new Map<number, Tensor>();
   const bindings: Partial<Record<Sym, number>> = {};
   for (const input of graph.inputs) {
-    const t = inputs.get(input.name);
-    if (!t) throw new Error(`interpret: no tensor given for input ${input.name}`);
+    const t = inputs.get(input.name) ?? derive(input, inputs);
     bindShape(input.name, input.value.type.shape, t.shape, bindings);
     values.set(input.value.id, t);
   }
@@ -27,6 +27,17 @@ export function interpret(graph: Graph, inputs: ReadonlyMap<string, Tensor>): Ma
     });
   }
   return new Map(graph.outputs.map((o) => [o.name, values.get(o.value)!]));
+}
+
+/** A derived weight made from the checkpoint tensors it names, as the loader would make it. */
+function derive(input: GraphInput, inputs: ReadonlyMap<string, Tensor>): Tensor {
+  if (!input.recipe) throw new Error(`interpret: no tensor given for input ${input.name}`);
+  const sources = input.recipe.sources.map((name) => {
+    const t = inputs.get(name);
+    if (!t) throw new Error(`interpret: derived weight ${input.name} needs ${name}, which was not given`);
+    return t;
+  });
+  return applyRecipe(input.recipe, sources);
 }
 
 function bindShape(what: string, declared: readonly (number | Sym)[], actual: readonly number[], bindings: Partial<Record<Sym, number>>): void {

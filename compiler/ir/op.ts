@@ -6,6 +6,10 @@ import type { Bindings, TensorType } from './types.ts';
 export interface Cost {
   readonly flops: number;
   readonly bytes: number;
+  /** Of `bytes`, those read from model weights (only the experts some token picked, for MoE). */
+  readonly weightBytes?: number;
+  /** Of `bytes`, those read from or written to the KV cache. */
+  readonly kvBytes?: number;
 }
 
 /**

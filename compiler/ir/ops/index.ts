@@ -7,3 +7,7 @@ import './shape.ts';
 import './rope.ts';
 import './attention.ts';
 import './moe.ts';
+import './gemm.ts';
+import './fused-norm.ts';
+import './mla-absorbed.ts';
+import './moe-lowered.ts';

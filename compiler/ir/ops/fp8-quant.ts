@@ -1,0 +1,43 @@
+/**
+ * Value-level FP8 e4m3fn rounding, as the kernels quantize activations: round to nearest even,
+ * saturate at ±448 (e4m3fn has no infinities), subnormals down to 2^−9.
+ */
+export const E4M3_MAX = 448;
+
+export function roundToE4m3(x: number): number {
+  if (Number.isNaN(x)) return x;
+  const a = Math.abs(x);
+  if (a >= E4M3_MAX) return Math.sign(x) * E4M3_MAX;
+  // Spacing of representable values: 2^−9 among subnormals, 2^(e−3) in binade [2^e, 2^(e+1)).
+  const step = a < 2 ** -6 ? 2 ** -9 : 2 ** (Math.floor(Math.log2(a)) - 3);
+  const units = a / step;
+  let r = Math.round(units);
+  if (Math.abs(units - Math.trunc(units)) === 0.5) r = 2 * Math.round(units / 2);
+  return Math.sign(x) * Math.min(r * step, E4M3_MAX);
+}
+
+/** The floor DeepSeek's kernels put under a group's amax so an all-zero group gets a finite scale. */
+export const ACT_AMAX_FLOOR = 1e-4;
+
+/**
+ * Per 1×block groups along the last axis: s = max(amax, 1e−4)/448, q = e4m3(x / s).
+ * Returns q (as e4m3 values) and s ([rows, ⌈K/block⌉]).
+ */
+export function quantizeActRows(x: Float64Array, K: number, block: number): { q: Float64Array; s: Float64Array } {
+  const rows = x.length / K;
+  const kb = Math.ceil(K / block);
+  const q = new Float64Array(x.length);
+  const s = new Float64Array(rows * kb);
+  for (let r = 0; r < rows; r++) {
+    for (let b = 0; b < kb; b++) {
+      const lo = r * K + b * block;
+      const hi = r * K + Math.min((b + 1) * block, K);
+      let amax = 0;
+      for (let i = lo; i < hi; i++) amax = Math.max(amax, Math.abs(x[i]));
+      const scale = Math.max(amax, ACT_AMAX_FLOOR) / E4M3_MAX;
+      s[r * kb + b] = scale;
+      for (let i = lo; i < hi; i++) q[i] = roundToE4m3(x[i] / scale);
+    }
+  }
+  return { q, s };
+}

@@ -1,0 +1,112 @@
+import type { ModelConfig } from '../config/model-config.ts';
+import type { Node, Value } from '../ir/graph.ts';
+import { expertOperandCount } from '../ir/ops/moe.ts';
+import { gemmAttrs } from '../ir/ops/gemm.ts';
+import type { RewriteContext } from './rewrite.ts';
+import { gcd, linearWeightInputs, producedBy, usersOf, weightPrefix } from './match.ts';
+import type { Pass, PassOptions } from './pass.ts';
+import { rewriteGraph } from './rewrite.ts';
+
+/**
+ * lower-moe — requires: the model graph's matmul → sigmoid → topk_route → moe_experts, and its
+ * shared expert as down(silu(gate(x)) · up(x)) added to the routed sum.
+ *
+ *   moe_experts(x, topk_route(sigmoid(x·gateᵀ), bias)) + shared(x)
+ *     → moe_combine(grouped_gemm_down(grouped_gemm_gate_up_swiglu(moe_dispatch(moe_route(x), x))))
+ *
+ * A single shared expert rides in the grouped GEMMs as expert E, picked by every token with
+ * weight 1, which saves its two GEMM launches; several shared experts keep their own path.
+ * Runs before fuse-fp8-linear so that it sees the shared expert's plain linears; it emits the
+ * grouped GEMMs in the pipeline's activation mode itself (W8A8 quantizes x once, before dispatch).
+ */
+export const lowerMoe: Pass = {
+  name: 'lower-moe',
+  requires: [],
+  doc: 'routing → one route kernel; experts → dispatch, grouped SwiGLU GEMM, grouped down GEMM, combine',
+  run(graph, config, options) {
+    return rewriteGraph(graph, (node, ctx) => (node.op === 'moe_experts' ? lower(node, ctx, config, options) : undefined));
+  },
+};
+
+interface SharedExpert {
+  readonly add: Node; // add(routed, shared) that the combine replaces
+  readonly gate: string[];
+  readonly up: string[];
+  readonly down: string[];
+}
+
+/** The shared expert feeding add(routed, ·), when it is a plain SwiGLU MLP of the same x. */
+function findSharedExpert(node: Node, ctx: RewriteContext): SharedExpert | undefined {
+  const [add] = usersOf(ctx, node.outputs[0].id, 'add');
+  if (!add || ctx.uses(node.outputs[0].id) !== 1) return undefined;
+  const other = add.inputs[0] === node.outputs[0].id ? add.inputs[1] : add.inputs[0];
+  const down = producedBy(ctx, other, 'matmul');
+  const mul = down && producedBy(ctx, down.inputs[0], 'mul');
+  const silu = mul && producedBy(ctx, mul.inputs[0], 'silu');
+  const gate = silu && producedBy(ctx, silu.inputs[0], 'matmul');
+  const up = mul && producedBy(ctx, mul.inputs[1], 'matmul');
+  if (!down || !gate || !up || gate.inputs[0] !== node.inputs[0] || up.inputs[0] !== node.inputs[0]) return undefined;
+  const [g, u, d] = [gate, up, down].map((m) => linearWeightInputs(ctx, m.inputs[1]));
+  if (!g || !u || !d) return undefined;
+  return { add, gate: g.names, up: u.names, down: d.names };
+}
+
+function lower(node: Node, ctx: RewriteContext, config: ModelConfig, options: PassOptions): (Value | null)[] | undefined {
+  const [xId, idsId, weightsId] = node.inputs;
+  const route = producedBy(ctx, idsId, 'topk_route');
+  const sigmoid = route && producedBy(ctx, route.inputs[0], 'sigmoid');
+  const gateMm = sigmoid && producedBy(ctx, sigmoid.inputs[0], 'matmul');
+  if (!route || !gateMm || route.outputs[1].id !== weightsId) return undefined;
+
+  const { b } = ctx;
+  const E = node.attrs.numExperts as number;
+  const quantized = node.attrs.quantized as boolean;
+  const step = expertOperandCount(quantized);
+  const expertNames = node.inputs.slice(3).map((id) => ctx.inputName(id)!);
+  const [H, I] = [config.hiddenSize, config.moeIntermediateSize];
+  const shared = config.nSharedExperts === 1 ? findSharedExpert(node, ctx) : undefined;
+
+  // Per expert, its (gate, up, down) checkpoint names, and [weight, scale] for each.
+  const perExpert = Array.from({ length: E }, (_, e) => {
+    const names = expertNames.slice(e * step, (e + 1) * step);
+    return quantized ? [names.slice(0, 2), names.slice(2, 4), names.slice(4, 6)] : [[names[0]], [names[1]], [names[2]]];
+  });
+  if (shared) perExpert.push([shared.gate, shared.up, shared.down]);
+  const experts = perExpert.length;
+
+  const p = weightPrefix(expertNames[0]).replace(/\.experts\.0\.gate_proj$/, '');
+  const blockN = node.attrs.blockN as number;
+  const blockK = node.attrs.blockK as number;
+  const group = gcd(I, quantized ? blockN : 128); // gate/up rows interleave in groups that never straddle a scale block
+  const gateUp = b.input(`${p}.experts.gate_up.weight`, 'weight', quantized ? 'fp8e4m3' : 'bf16', [experts, 2 * I, H], {
+    kind: 'stack', sources: perExpert.flatMap(([g, u]) => [g[0], u[0]]), attrs: { each: 'interleave-rows', arity: 2, group },
+  });
+  const down = b.input(`${p}.experts.down.weight`, 'weight', quantized ? 'fp8e4m3' : 'bf16', [experts, H, I], {
+    kind: 'stack', sources: perExpert.map(([, , d]) => d[0]), attrs: {},
+  });
+  const scales: Value[] = [];
+  if (quantized) {
+    const kbH = Math.ceil(H / blockK);
+    scales.push(
+      b.input(`${p}.experts.gate_up.weight_scale_inv`, 'weight', 'f32', [experts, 2 * Math.ceil(I / group), kbH], {
+        kind: 'stack', sources: perExpert.flatMap(([g, u]) => [g[1], u[1]]), attrs: { each: 'interleave-row-scales', arity: 2, group, blockN, rows: I },
+      }),
+      b.input(`${p}.experts.down.weight_scale_inv`, 'weight', 'f32', [experts, Math.ceil(H / blockN), Math.ceil(I / blockK)], {
+        kind: 'stack', sources: perExpert.map(([, , d]) => d[1]), attrs: {},
+      }),
+    );
+  }
+
+  const [ids, weights] = b.add('moe_route', [ctx.map(gateMm.inputs[0]), ctx.map(gateMm.inputs[1]), ctx.map(route.inputs[1])], route.attrs);
+  const w8a8 = quantized && options.actQuant === 'fp8';
+  const x = ctx.map(xId);
+  const payload = w8a8 ? b.add('act_quant_fp8', [x], { block: blockK }) : [x];
+  const dispatchAttrs = { numExperts: E, sharedExperts: shared ? 1 : 0 };
+  const [rowExpert, rowSlot, ...rows] = b.add('moe_dispatch', [ids, ...payload], dispatchAttrs);
+  const base = { actQuant: w8a8, scaled: quantized, blockK, quantBlock: blockK };
+  const hidden = b.add('grouped_gemm', [...rows, rowExpert, gateUp, ...scales.slice(0, 1)], gemmAttrs({ ...base, blockN: quantized ? group : 0, epilogue: 'swiglu', group, outQuant: w8a8 }));
+  const [y] = b.add('grouped_gemm', [...hidden, rowExpert, down, ...scales.slice(1)], gemmAttrs({ ...base, blockN, quantBlock: 0 }));
+  const combined = b.add1('moe_combine', [y, rowSlot, weights], dispatchAttrs);
+  if (shared) ctx.replace(shared.add.outputs[0].id, combined);
+  return [combined];
+}

@@ -1,0 +1,57 @@
+import type { ModelConfig } from '../config/model-config.ts';
+import type { Graph } from '../ir/graph.ts';
+import { verify } from '../ir/verify.ts';
+import { absorbMla } from './absorb-mla.ts';
+import { fuseFp8Linear } from './fuse-fp8-linear.ts';
+import { fuseRmsnorm } from './fuse-rmsnorm.ts';
+import { fuseSwiglu } from './fuse-swiglu.ts';
+import { lowerMoe } from './lower-moe.ts';
+import type { Pass, PassOptions } from './pass.ts';
+
+/**
+ * The optimization pipeline, in order. lower-moe runs before the linear fusions so that it sees
+ * the shared expert's plain linears (and lowers them into its grouped GEMMs); fuse-rmsnorm runs
+ * last so that it finds every activation quant the GEMM passes introduced.
+ */
+export const PIPELINE: readonly Pass[] = [
+  absorbMla, //       decode attention over the latent cache
+  lowerMoe, //        routing, dispatch, grouped GEMMs, combine
+  fuseFp8Linear, //   dequant + matmul → block-scaled GEMM; q_a + kv_a merged
+  fuseSwiglu, //      gate + up + silu·mul → one GEMM with a SwiGLU epilogue
+  fuseRmsnorm, //     residual + norm + quant; latent norm + RoPE + cache write
+];
+
+export const PASS_NAMES: readonly string[] = PIPELINE.map((p) => p.name);
+
+export interface PipelineRun {
+  readonly graph: Graph;
+  /** The graph after each pass that ran, for --dump-ir. */
+  readonly steps: readonly { pass: string; graph: Graph }[];
+}
+
+/** Unknown or dependent pass names in --disable-pass are user errors. */
+export class PassError extends Error {
+  readonly userFacing = true;
+}
+
+/**
+ * Runs the pipeline minus `disabled`. With `verifyEach`, the IR verifier runs after every pass
+ * (tests always do; compile does it too, it costs little).
+ */
+export function runPipeline(graph: Graph, config: ModelConfig, options: PassOptions, disabled: readonly string[] = [], verifyEach = true): PipelineRun {
+  for (const name of disabled) {
+    if (!PASS_NAMES.includes(name)) throw new PassError(`--disable-pass ${name}: no such pass; the passes are ${PASS_NAMES.join(', ')}`);
+  }
+  const ran = new Set<string>();
+  const steps: { pass: string; graph: Graph }[] = [];
+  for (const pass of PIPELINE) {
+    if (disabled.includes(pass.name)) continue;
+    const missing = pass.requires.filter((r) => !ran.has(r));
+    if (missing.length > 0) throw new PassError(`pass ${pass.name} requires ${missing.join(', ')}, which is disabled`);
+    graph = pass.run(graph, config, options);
+    if (verifyEach) verify(graph);
+    ran.add(pass.name);
+    steps.push({ pass: pass.name, graph });
+  }
+  return { graph, steps };
+}

@@ -1,0 +1,103 @@
+import { GraphBuilder } from '../ir/builder.ts';
+import type { Graph, Node, Value } from '../ir/graph.ts';
+
+/** What a rewrite rule sees at one node of the old graph, and how it builds the new one. */
+export interface RewriteContext {
+  /** The new graph under construction (its nodes are hash-consed). */
+  readonly b: GraphBuilder;
+  readonly old: Graph;
+  /** The new value standing for an old value id. */
+  map(oldId: number): Value;
+  /** The node of the old graph that produced an old value (undefined for graph inputs). */
+  producer(oldId: number): Node | undefined;
+  /** The old graph input that an old value is, if it is one. */
+  inputName(oldId: number): string | undefined;
+  /** How many old nodes (and graph outputs) use an old value. */
+  uses(oldId: number): number;
+  /** The old nodes that use an old value. */
+  users(oldId: number): readonly Node[];
+  /** From now on, old value `oldId` is `v` in the new graph (for a fusion that absorbs an earlier node). */
+  replace(oldId: number, v: Value): void;
+}
+
+/**
+ * Returns the new values for the node's outputs, or undefined to copy the node unchanged. An output
+ * may be null when nothing reads it any more (its readers were fused away); reading it is an error.
+ */
+export type RewriteRule = (node: Node, ctx: RewriteContext) => (Value | null)[] | undefined;
+
+/**
+ * Rebuilds `graph` node by node, letting `rule` replace any node, then drops what nothing uses.
+ * Rules see the old graph; a fusion at a consumer may `replace` its producer's outputs, and the
+ * producer's copy dies if nothing else reads it.
+ */
+export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
+  const b = new GraphBuilder(graph.phase);
+  const mapping = new Map<number, Value>();
+  const producers = new Map<number, Node>();
+  const inputNames = new Map<number, string>();
+  const users = new Map<number, Node[]>();
+  const outputUses = new Map<number, number>();
+  for (const node of graph.nodes) {
+    for (const o of node.outputs) producers.set(o.id, node);
+    for (const id of node.inputs) {
+      const list = users.get(id) ?? [];
+      if (!list.includes(node)) list.push(node);
+      users.set(id, list);
+    }
+  }
+  for (const o of graph.outputs) outputUses.set(o.value, (outputUses.get(o.value) ?? 0) + 1);
+  for (const input of graph.inputs) {
+    mapping.set(input.value.id, b.input(input.name, input.role, input.value.type.dtype, input.value.type.shape, input.recipe));
+    inputNames.set(input.value.id, input.name);
+  }
+  const ctx: RewriteContext = {
+    b,
+    old: graph,
+    map(id) {
+      const v = mapping.get(id);
+      if (!v) throw new Error(`rewrite: old value %${id} has no new value yet`);
+      return v;
+    },
+    producer: (id) => producers.get(id),
+    inputName: (id) => inputNames.get(id),
+    uses: (id) => (users.get(id)?.length ?? 0) + (outputUses.get(id) ?? 0),
+    users: (id) => users.get(id) ?? [],
+    replace: (id, v) => void mapping.set(id, v),
+  };
+  for (const node of graph.nodes) {
+    const replaced = b.scoped(node.scope, () => rule(node, ctx));
+    // A node whose outputs an earlier fusion claimed whole is gone: nothing to copy.
+    if (!replaced && node.outputs.every((o) => mapping.has(o.id))) continue;
+    const outs = replaced ?? b.scoped(node.scope, () => b.add(node.op, node.inputs.map((id) => ctx.map(id)), node.attrs));
+    if (outs.length !== node.outputs.length) {
+      throw new Error(`rewrite: ${node.op} in ${node.scope} has ${node.outputs.length} outputs, the rule gave ${outs.length}`);
+    }
+    node.outputs.forEach((o, i) => {
+      const v = outs[i];
+      // An output a fusion already claimed keeps that value when the node itself is copied.
+      if (v !== null && (!mapping.has(o.id) || replaced)) mapping.set(o.id, v);
+    });
+  }
+  for (const o of graph.outputs) b.output(o.name, ctx.map(o.value));
+  return eliminateDeadCode(b.build());
+}
+
+/** Drops nodes none of whose outputs is used, and inputs nothing reads. */
+export function eliminateDeadCode(graph: Graph): Graph {
+  const live = new Set<number>(graph.outputs.map((o) => o.value));
+  const kept: Node[] = [];
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const node = graph.nodes[i];
+    if (!node.outputs.some((o) => live.has(o.id))) continue;
+    kept.push(node);
+    for (const id of node.inputs) live.add(id);
+  }
+  kept.reverse();
+  return Object.freeze({
+    phase: graph.phase,
+    inputs: Object.freeze(graph.inputs.filter((i) => live.has(i.value.id))),
+    nodes: Object.freeze(kept),
+    outputs: graph.outputs,
+  });
+}
