@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config-error.ts';
+import { registerCheck } from './commands/check.ts';
 import { registerInspect } from './commands/inspect.ts';
+import { registerMakeTiny } from './commands/make-tiny.ts';
 import { UsageError } from './usage-error.ts';
 
 /** The `dsv3c` command line. Returns the process exit status; never throws for user errors. */
@@ -12,6 +14,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .exitOverride()
     .showHelpAfterError('(run dsv3c --help for usage)');
   registerInspect(program);
+  registerMakeTiny(program);
+  registerCheck(program);
   if (argv.length <= 2) {
     program.outputHelp();
     return 0;
