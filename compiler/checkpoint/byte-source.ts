@@ -40,7 +40,8 @@ class FileSource implements ByteSource {
   ) {}
 
   async read(position: number, length: number): Promise<Uint8Array> {
-    const out = Buffer.allocUnsafe(length);
+    // Its own ArrayBuffer at offset 0 (not a slice of Node's pool), so typed views of it are safe.
+    const out = new Uint8Array(length);
     let done = 0;
     // A read may return fewer bytes than asked; keep going until the range is filled.
     while (done < length) {

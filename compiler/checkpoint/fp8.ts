@@ -4,6 +4,8 @@
  * And e4m3fnuz (AMD MI300): bias 8, max 240, 0x80 the only NaN, no −0.
  */
 
+import { assertLittleEndianHost } from './host-endian.ts';
+
 export const E4M3FN_MAX = 448;
 
 function decodeFn(code: number): number {
@@ -28,30 +30,30 @@ export function decodeE4M3FNArray(bytes: Uint8Array, out = new Float32Array(byte
   return out;
 }
 
-// Midpoints between consecutive positive codes 0..0x7E (values increase with the code).
-const MIDPOINTS: Float64Array = Float64Array.from({ length: 0x7e }, (_, c) => (E4M3FN_VALUES[c] + E4M3FN_VALUES[c + 1]) / 2);
+assertLittleEndianHost();
+const f64 = new Float64Array(1);
+const f64Hi = new Uint32Array(f64.buffer, 4, 1); // sign, exponent and top mantissa bits (little-endian host)
 
 /**
  * Nearest e4m3fn code, ties to even (even code = even mantissa); |x| ≥ 448 (and ±Infinity)
- * saturate to ±448; NaN stays NaN (0x7F); −0 keeps its sign.
+ * saturate to ±448; NaN stays NaN (0x7F); −0 keeps its sign. Rounds the double directly (no
+ * float32 step, which could round twice).
  */
 export function encodeE4M3FN(x: number): number {
   if (Number.isNaN(x)) return 0x7f;
   const sign = x < 0 || Object.is(x, -0) ? 0x80 : 0;
   const a = Math.abs(x);
   if (a >= E4M3FN_MAX) return sign | 0x7e;
-  // Smallest code c with a ≤ midpoint(c, c+1): a lies in [mid(c−1), mid(c)].
-  let lo = 0;
-  let hi = 0x7e;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (a <= MIDPOINTS[mid]) hi = mid;
-    else lo = mid + 1;
-  }
-  let code = lo;
-  // Exactly on a midpoint: round to the even code of the two.
-  if (code < 0x7e && a === MIDPOINTS[code] && code & 1) code += 1;
-  return sign | code;
+  f64[0] = a;
+  // Binade of a (subnormal doubles read as far below −6, which is all that matters here).
+  const e = Math.max(-6, ((f64Hi[0] >>> 20) & 0x7ff) - 1023);
+  // a in units of the code spacing 2^(e−3): exact, a power-of-two scaling.
+  const q = a * 2 ** (3 - e);
+  let n = Math.floor(q);
+  const rest = q - n;
+  if (rest > 0.5 || (rest === 0.5 && n & 1)) n += 1;
+  // Normals: n in [8, 16] (16 carries into the next binade); below 2^−6, n in [0, 8] is the code itself.
+  return sign | (a < 2 ** -6 ? n : ((e + 7) << 3) + n - 8);
 }
 
 /** fnuz value of a code: fn's exponent bias plus one, 0x80 NaN. */

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config-error.ts';
 import { registerCheck } from './commands/check.ts';
+import { registerCompile } from './commands/compile.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerMakeTiny } from './commands/make-tiny.ts';
 import { UsageError } from './usage-error.ts';
@@ -13,6 +14,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .version('0.1.0')
     .exitOverride()
     .showHelpAfterError('(run dsv3c --help for usage)');
+  registerCompile(program);
   registerInspect(program);
   registerMakeTiny(program);
   registerCheck(program);

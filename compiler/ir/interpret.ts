@@ -20,7 +20,7 @@ export function interpret(graph: Graph, inputs: ReadonlyMap<string, Tensor>): Ma
   }
   for (const node of graph.nodes) {
     const args = node.inputs.map((id) => values.get(id)!);
-    const outs = getOp(node.op).reference(args, node.attrs);
+    const outs = getOp(node.op).reference(args, node.attrs, bindings);
     node.outputs.forEach((v, i) => {
       bindShape(`%${v.id} (${node.op} in ${node.scope})`, v.type.shape, outs[i].shape, bindings);
       values.set(v.id, outs[i]);

@@ -21,8 +21,11 @@ export interface OpDef {
   /** One line: what the op computes. */
   readonly doc: string;
   infer(inputs: readonly TensorType[], attrs: Attrs): TensorType[];
-  reference(inputs: readonly Tensor[], attrs: Attrs): Tensor[];
+  /** `bindings` holds the step's symbol sizes, for ops whose output shape names a symbol. */
+  reference(inputs: readonly Tensor[], attrs: Attrs, bindings: Bindings): Tensor[];
   cost(inputs: readonly TensorType[], outputs: readonly TensorType[], attrs: Attrs, bindings: Bindings): Cost;
+  /** Outputs that are an input updated in place on devices, as [output index, input index] (the KV cache writes). */
+  readonly inPlace?: readonly (readonly [number, number])[];
 }
 
 const registry = new Map<string, OpDef>();

@@ -19,9 +19,21 @@ import { ropeAttrs, softmaxScale } from './rope-attrs.ts';
  * Inputs: `tokens` i32[N], `positions` i32[N], per layer `cache.L.c_kv` and `cache.L.k_pe`, and every
  * checkpoint weight under its checkpoint name. Outputs: `logits` f32[N, vocab] and the updated caches.
  */
-export function buildModel(config: ModelConfig, phase: Phase): Graph {
-  return new ModelBuilder(config, phase).build();
+export function buildModel(config: ModelConfig, phase: Phase, options: ModelOptions = DEFAULT_MODEL_OPTIONS): Graph {
+  return new ModelBuilder(config, phase, options).build();
 }
+
+/** Choices that change the model's numerics, so they are part of the graph, not of a pass. */
+export interface ModelOptions {
+  /**
+   * 'fp8' (W8A8, DeepSeek's fp8 path): the input of every FP8 linear is quantized per 1×blockK
+   * group, s = max(amax, 1e-4)/448, except kv_b_proj's, which decode absorbs into the query and
+   * output in bf16. 'none' (W8A16, DeepSeek's bf16 path): activations stay bf16.
+   */
+  readonly actQuant: 'fp8' | 'none';
+}
+
+export const DEFAULT_MODEL_OPTIONS: ModelOptions = Object.freeze({ actQuant: 'fp8' });
 
 /** Names of a layer's KV cache inputs and outputs. */
 export function cacheNames(layer: number): { cKv: string; kPe: string } {
@@ -38,6 +50,7 @@ class ModelBuilder {
   constructor(
     private readonly c: ModelConfig,
     private readonly phase: Phase,
+    private readonly options: ModelOptions,
   ) {
     this.g = new GraphBuilder(phase);
     this.N = phase === 'prefill' ? 'T' : 'B';
@@ -68,9 +81,20 @@ class ModelBuilder {
     return this.g.add1('rms_norm', [x, this.weight(weightName, 'bf16', [dim])], { eps: this.c.rmsNormEps });
   }
 
-  /** A linear layer `prefix` [out, in]: FP8 weight dequantized by its block scales, or a bf16 weight. */
-  private linear(x: Value, prefix: string, outDim: number, inDim: number): Value {
-    return this.g.add1('matmul', [x, this.linearWeight(prefix, outDim, inDim)]);
+  /**
+   * A linear layer `prefix` [out, in]: FP8 weight dequantized by its block scales, or a bf16 weight.
+   * Under W8A8 the input goes through its FP8 quantization first, unless `keepInput`.
+   */
+  private linear(x: Value, prefix: string, outDim: number, inDim: number, keepInput = false): Value {
+    return this.g.add1('matmul', [keepInput ? x : this.actQuant(x), this.linearWeight(prefix, outDim, inDim)]);
+  }
+
+  /** x as the W8A8 GEMM sees it: quantized per 1×blockK group and scaled back. */
+  private actQuant(x: Value): Value {
+    const q = this.c.quantization;
+    if (!q || this.options.actQuant !== 'fp8') return x;
+    const block = q.blockK;
+    return this.g.add1('dequant_act_fp8', this.g.add('act_quant_fp8', [x], { block }), { block });
   }
 
   private linearWeight(prefix: string, outDim: number, inDim: number): Value {
@@ -139,7 +163,7 @@ class ModelBuilder {
     g.output(names.kPe, cacheK);
 
     // Expanded MLA: every cached latent goes back up through kv_b_proj to per-head k_nope and v.
-    const kvb = this.linear(cacheC, `${p}.kv_b_proj`, heads * (nope + vDim), kvl); // (Bc, S, heads·(nope + v))
+    const kvb = this.linear(cacheC, `${p}.kv_b_proj`, heads * (nope + vDim), kvl, true); // (Bc, S, heads·(nope + v))
     const kvbHeads = g.add1('reshape', [kvb], { shape: [this.cacheBatch, 'S', heads, nope + vDim] });
     const kNope = g.add1('slice', [kvbHeads], { start: 0, size: nope });
     const v = g.add1('slice', [kvbHeads], { start: nope, size: vDim });
@@ -181,7 +205,8 @@ class ModelBuilder {
       experts.push(...this.linearOperands(`${ep}.gate_proj`, I, H), ...this.linearOperands(`${ep}.up_proj`, I, H), ...this.linearOperands(`${ep}.down_proj`, H, I));
     }
     const q = c.quantization;
-    const attrs = { numExperts: E, quantized: q !== null, blockN: q?.blockN ?? 0, blockK: q?.blockK ?? 0 };
+    const actQuant = q !== null && this.options.actQuant === 'fp8';
+    const attrs = { numExperts: E, quantized: q !== null, actQuant, blockN: q?.blockN ?? 0, blockK: q?.blockK ?? 0 };
     const routed = g.add1('moe_experts', [x, ids, weights, ...experts], attrs);
     if (c.nSharedExperts === 0) return routed;
     return g.add1('add', [routed, this.swiglu(x, `${p}.shared_experts`, I * c.nSharedExperts)]);

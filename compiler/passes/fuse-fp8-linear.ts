@@ -1,15 +1,15 @@
 import type { Node, Value } from '../ir/graph.ts';
 import { gemmAttrs } from '../ir/ops/gemm.ts';
-import { linearWeightInputs, weightPrefix } from './match.ts';
-import type { Pass, PassOptions } from './pass.ts';
+import { linearWeightInputs, producedBy, weightPrefix } from './match.ts';
+import type { Pass } from './pass.ts';
 import type { RewriteContext } from './rewrite.ts';
 import { rewriteGraph } from './rewrite.ts';
 
 /**
  * fuse-fp8-linear — requires: linears as matmul(x, dequant_fp8(w, weight_scale_inv)).
  *
- *   matmul(x, dequant_fp8(w, s))  → gemm(x, w, s)                      W8A16
- *                                 → gemm(act_quant_fp8(x), w, s)        W8A8 (x quantized once per reader set)
+ *   matmul(x, dequant_fp8(w, s))                        → gemm(x, w, s)          W8A16
+ *   matmul(dequant_act_fp8(q, qs), dequant_fp8(w, s))   → gemm(q, qs, w, s)      W8A8
  *   matmul(x, dq(w1, s1)), matmul(x, dq(w2, s2))
  *                                 → slices of gemm(x, concat(w1, w2), concat(s1, s2))
  *
@@ -21,7 +21,7 @@ export const fuseFp8Linear: Pass = {
   name: 'fuse-fp8-linear',
   requires: [],
   doc: 'dequant + matmul → one block-scaled GEMM (W8A8 or W8A16); sibling linears of one input merged',
-  run(graph, _config, options) {
+  run(graph) {
     const claimed = new Set<Node>();
     const order = new Map(graph.nodes.map((n, i) => [n, i]));
     return rewriteGraph(graph, (node, ctx) => {
@@ -43,7 +43,7 @@ export const fuseFp8Linear: Pass = {
         weight = b.input(`${name}.weight`, 'weight', 'fp8e4m3', [N, K], { kind: 'concat-rows', sources: parts.map((p) => p.names[0]), attrs: {} });
         scale = b.input(`${name}.weight_scale_inv`, 'weight', 'f32', [Math.ceil(N / w.blockN!), Math.ceil(K / w.blockK!)], { kind: 'concat-rows', sources: parts.map((p) => p.names[1]), attrs: {} });
       }
-      const y = blockScaledGemm(ctx, ctx.map(node.inputs[0]), weight, scale, w.blockN!, w.blockK!, options);
+      const y = blockScaledGemm(ctx, node.inputs[0], weight, scale, w.blockN!, w.blockK!);
       if (group.length === 1) return [y];
       let start = 0;
       const slices = group.map((m) => {
@@ -58,14 +58,17 @@ export const fuseFp8Linear: Pass = {
   },
 };
 
-/** One block-scaled GEMM in the pipeline's activation mode. */
-export function blockScaledGemm(ctx: RewriteContext, x: Value, w: Value, s: Value, blockN: number, blockK: number, options: PassOptions): Value {
-  const { b } = ctx;
-  if (options.actQuant === 'fp8') {
-    const [q, qs] = b.add('act_quant_fp8', [x], { block: blockK });
-    return b.add1('gemm', [q, qs, w, s], gemmAttrs({ actQuant: true, scaled: true, blockN, blockK }));
+/**
+ * One block-scaled GEMM of activation `xId` (old graph): W8A8 when x is dequant_act_fp8(q, s),
+ * i.e. the model quantizes this input, W8A16 otherwise.
+ */
+function blockScaledGemm(ctx: RewriteContext, xId: number, w: Value, s: Value, blockN: number, blockK: number): Value {
+  const fakeQuant = producedBy(ctx, xId, 'dequant_act_fp8');
+  if (fakeQuant && fakeQuant.attrs.block === blockK) {
+    const [q, qs] = fakeQuant.inputs.map((id) => ctx.map(id));
+    return ctx.b.add1('gemm', [q, qs, w, s], gemmAttrs({ actQuant: true, scaled: true, blockN, blockK }));
   }
-  return b.add1('gemm', [x, w, s], gemmAttrs({ scaled: true, blockN, blockK }));
+  return ctx.b.add1('gemm', [ctx.map(xId), w, s], gemmAttrs({ scaled: true, blockN, blockK }));
 }
 
 /** Later FP8 linears of the same input, same blocks, not part of a SwiGLU, that concatenate exactly. */

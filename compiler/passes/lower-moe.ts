@@ -3,8 +3,8 @@ import type { Node, Value } from '../ir/graph.ts';
 import { expertOperandCount } from '../ir/ops/moe.ts';
 import { gemmAttrs } from '../ir/ops/gemm.ts';
 import type { RewriteContext } from './rewrite.ts';
-import { gcd, linearWeightInputs, producedBy, usersOf, weightPrefix } from './match.ts';
-import type { Pass, PassOptions } from './pass.ts';
+import { activationSource, gcd, linearWeightInputs, producedBy, usersOf, weightPrefix } from './match.ts';
+import type { Pass } from './pass.ts';
 import { rewriteGraph } from './rewrite.ts';
 
 /**
@@ -17,14 +17,14 @@ import { rewriteGraph } from './rewrite.ts';
  * A single shared expert rides in the grouped GEMMs as expert E, picked by every token with
  * weight 1, which saves its two GEMM launches; several shared experts keep their own path.
  * Runs before fuse-fp8-linear so that it sees the shared expert's plain linears; it emits the
- * grouped GEMMs in the pipeline's activation mode itself (W8A8 quantizes x once, before dispatch).
+ * grouped GEMMs in the model's activation mode (W8A8 quantizes x once, before dispatch).
  */
 export const lowerMoe: Pass = {
   name: 'lower-moe',
   requires: [],
   doc: 'routing → one route kernel; experts → dispatch, grouped SwiGLU GEMM, grouped down GEMM, combine',
-  run(graph, config, options) {
-    return rewriteGraph(graph, (node, ctx) => (node.op === 'moe_experts' ? lower(node, ctx, config, options) : undefined));
+  run(graph, config) {
+    return rewriteGraph(graph, (node, ctx) => (node.op === 'moe_experts' ? lower(node, ctx, config) : undefined));
   },
 };
 
@@ -41,17 +41,18 @@ function findSharedExpert(node: Node, ctx: RewriteContext): SharedExpert | undef
   if (!add || ctx.uses(node.outputs[0].id) !== 1) return undefined;
   const other = add.inputs[0] === node.outputs[0].id ? add.inputs[1] : add.inputs[0];
   const down = producedBy(ctx, other, 'matmul');
-  const mul = down && producedBy(ctx, down.inputs[0], 'mul');
+  const mul = down && producedBy(ctx, activationSource(ctx, down.inputs[0]), 'mul');
   const silu = mul && producedBy(ctx, mul.inputs[0], 'silu');
   const gate = silu && producedBy(ctx, silu.inputs[0], 'matmul');
   const up = mul && producedBy(ctx, mul.inputs[1], 'matmul');
-  if (!down || !gate || !up || gate.inputs[0] !== node.inputs[0] || up.inputs[0] !== node.inputs[0]) return undefined;
+  const x = node.inputs[0];
+  if (!down || !gate || !up || activationSource(ctx, gate.inputs[0]) !== x || activationSource(ctx, up.inputs[0]) !== x) return undefined;
   const [g, u, d] = [gate, up, down].map((m) => linearWeightInputs(ctx, m.inputs[1]));
   if (!g || !u || !d) return undefined;
   return { add, gate: g.names, up: u.names, down: d.names };
 }
 
-function lower(node: Node, ctx: RewriteContext, config: ModelConfig, options: PassOptions): (Value | null)[] | undefined {
+function lower(node: Node, ctx: RewriteContext, config: ModelConfig): (Value | null)[] | undefined {
   const [xId, idsId, weightsId] = node.inputs;
   const route = producedBy(ctx, idsId, 'topk_route');
   const sigmoid = route && producedBy(ctx, route.inputs[0], 'sigmoid');
@@ -98,7 +99,7 @@ function lower(node: Node, ctx: RewriteContext, config: ModelConfig, options: Pa
   }
 
   const [ids, weights] = b.add('moe_route', [ctx.map(gateMm.inputs[0]), ctx.map(gateMm.inputs[1]), ctx.map(route.inputs[1])], route.attrs);
-  const w8a8 = quantized && options.actQuant === 'fp8';
+  const w8a8 = node.attrs.actQuant === true;
   const x = ctx.map(xId);
   const payload = w8a8 ? b.add('act_quant_fp8', [x], { block: blockK }) : [x];
   const dispatchAttrs = { numExperts: E, sharedExperts: shared ? 1 : 0 };

@@ -36,3 +36,10 @@ export function weightPrefix(name: string): string {
 export function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
 }
+
+/** The value a linear quantizes under W8A8: x for dequant_act_fp8(act_quant_fp8(x)), else the value itself. */
+export function activationSource(ctx: RewriteContext, id: number): number {
+  const fake = producedBy(ctx, id, 'dequant_act_fp8');
+  const quant = fake && producedBy(ctx, fake.inputs[0], 'act_quant_fp8');
+  return quant ? quant.inputs[0] : id;
+}

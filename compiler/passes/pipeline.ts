@@ -6,7 +6,7 @@ import { fuseFp8Linear } from './fuse-fp8-linear.ts';
 import { fuseRmsnorm } from './fuse-rmsnorm.ts';
 import { fuseSwiglu } from './fuse-swiglu.ts';
 import { lowerMoe } from './lower-moe.ts';
-import type { Pass, PassOptions } from './pass.ts';
+import type { Pass } from './pass.ts';
 
 /**
  * The optimization pipeline, in order. lower-moe runs before the linear fusions so that it sees
@@ -38,7 +38,7 @@ export class PassError extends Error {
  * Runs the pipeline minus `disabled`. With `verifyEach`, the IR verifier runs after every pass
  * (tests always do; compile does it too, it costs little).
  */
-export function runPipeline(graph: Graph, config: ModelConfig, options: PassOptions, disabled: readonly string[] = [], verifyEach = true): PipelineRun {
+export function runPipeline(graph: Graph, config: ModelConfig, disabled: readonly string[] = [], verifyEach = true): PipelineRun {
   for (const name of disabled) {
     if (!PASS_NAMES.includes(name)) throw new PassError(`--disable-pass ${name}: no such pass; the passes are ${PASS_NAMES.join(', ')}`);
   }
@@ -48,7 +48,7 @@ export function runPipeline(graph: Graph, config: ModelConfig, options: PassOpti
     if (disabled.includes(pass.name)) continue;
     const missing = pass.requires.filter((r) => !ran.has(r));
     if (missing.length > 0) throw new PassError(`pass ${pass.name} requires ${missing.join(', ')}, which is disabled`);
-    graph = pass.run(graph, config, options);
+    graph = pass.run(graph, config);
     if (verifyEach) verify(graph);
     ran.add(pass.name);
     steps.push({ pass: pass.name, graph });

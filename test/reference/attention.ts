@@ -39,7 +39,10 @@ export function mlaAttention(ctx: RefContext, layer: number, xs: readonly Vec[],
   });
 
   // Per position j: kv_b(c_kv[j]) as [heads, nope + v] → head h's k_nope at h·kvHead, its v right after.
-  const kvb = cache.cKv.map((ck) => linear(ctx, `${p}.kv_b_proj`, ck));
+  // kv_b_proj keeps unquantized inputs in W8A8 too: decode absorbs it into the query and the
+  // output (DeepSeek's absorb mode multiplies by the dequantized weight), so quantizing the latent
+  // here would make prefill and decode two different models.
+  const kvb = cache.cKv.map((ck) => linear(ctx, `${p}.kv_b_proj`, ck, 'none'));
 
   const out = xs.map((x, t) => {
     const pos = start + t;

@@ -18,8 +18,8 @@ export interface RefCache {
 
 /**
  * actQuant 'fp8' = W8A8: before every FP8 linear (the config must be quantized; otherwise nothing
- * changes) the input is quantized per 1×128 group. kv_b_proj counts: its input c_kv is quantized
- * when expanded, while the cache keeps the unquantized c_kv.
+ * changes) the input is quantized per 1×128 group, except kv_b_proj's: c_kv stays unquantized,
+ * as decode's absorbed form multiplies it by the dequantized weight (see attention.ts).
  */
 export interface RefOptions {
   actQuant?: 'none' | 'fp8';

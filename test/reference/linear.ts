@@ -12,14 +12,14 @@ export const ACT_GROUP = 128;
  * config is quantized, its '.weight_scale_inv'. With actQuant 'fp8' the input is quantized too
  * (W8A8) and the product accumulates blockwise, as the FP8 GEMM does.
  */
-export function linear(ctx: RefContext, name: string, x: ArrayLike<number>): Vec {
+export function linear(ctx: RefContext, name: string, x: ArrayLike<number>, actQuant = ctx.actQuant): Vec {
   const weight = tensorOf(ctx.w, `${name}.weight`);
   const [N, K] = weight.shape;
   if (x.length !== K) throw new Error(`reference: ${name} takes ${K} inputs, got ${x.length}`);
   const q = ctx.config.quantization;
   if (!q) return matVec(weight.data, N, K, x);
   const scale = tensorOf(ctx.w, `${name}.weight_scale_inv`, [Math.ceil(N / q.blockN), Math.ceil(K / q.blockK)]);
-  if (ctx.actQuant === 'fp8') return w8a8(weight, scale, q, x);
+  if (actQuant === 'fp8') return w8a8(weight, scale, q, x);
   return matVec(dequantized(weight, scale, q), N, K, x);
 }
 

@@ -27,6 +27,7 @@ defineOp({
   cost(inputs, outputs, _attrs, bindings) {
     // Only the gathered rows are read, not the whole table.
     const out = numel(resolveShape(outputs[0].shape, bindings));
-    return { flops: 0, bytes: 2 * out * DTYPE_BYTES[inputs[0].dtype] + ioBytes([inputs[1]], [], bindings) };
+    const rows = out * DTYPE_BYTES[inputs[0].dtype];
+    return { flops: 0, bytes: 2 * rows + ioBytes([inputs[1]], [], bindings), weightBytes: rows };
   },
 });

@@ -150,6 +150,25 @@ defineOp({
 });
 
 defineOp({
+  name: 'dequant_act_fp8',
+  doc: 'e4m3 q[..., K] × scales[..., ⌈K/block⌉] → bf16: the W8A8 model before its GEMM is fused',
+  infer([q, s], attrs) {
+    const K = last(q.shape) as number;
+    expectDim('dequant_act_fp8', 'scale groups', last(s.shape), Math.ceil(K / (attrs.block as number)));
+    return [tensorType('bf16', q.shape)];
+  },
+  reference([q, s], attrs) {
+    const K = q.shape[q.shape.length - 1];
+    const block = attrs.block as number;
+    const kb = Math.ceil(K / block);
+    return [tensor(q.shape, q.data.map((v, i) => v * s.data[Math.floor(i / K) * kb + Math.floor((i % K) / block)]))];
+  },
+  cost(inputs, outputs, _attrs, bindings) {
+    return { flops: numel(resolveShape(inputs[0].shape, bindings)), bytes: ioBytes(inputs, outputs, bindings) };
+  },
+});
+
+defineOp({
   name: 'act_quant_fp8',
   doc: 'x[..., K] → e4m3 q[..., K] and f32 scales[..., ⌈K/block⌉], s = max(amax, 1e-4)/448 per 1×block group',
   infer(inputs, attrs) {

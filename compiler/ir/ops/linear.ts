@@ -1,7 +1,7 @@
 import { defineOp } from '../op.ts';
 import type { Tensor } from '../tensor.ts';
 import { tensor } from '../tensor.ts';
-import { numel, resolveShape, tensorType } from '../types.ts';
+import { byteSize, numel, resolveShape, tensorType } from '../types.ts';
 import { dtypeAttr, expectArity, expectDType, expectDim, expectRank, ioBytes, last, numAttr } from './helpers.ts';
 
 /** y[r, n] = Σ_k x[r, k] · w[n, k] for every row r of x: a linear layer, weight stored [out, in]. */
@@ -48,7 +48,7 @@ defineOp({
   cost(inputs, outputs, _attrs, bindings) {
     const rows = numel(resolveShape(inputs[0].shape.slice(0, -1), bindings));
     const [N, K] = resolveShape(inputs[1].shape, bindings);
-    return { flops: 2 * rows * N * K, bytes: ioBytes(inputs, outputs, bindings) };
+    return { flops: 2 * rows * N * K, bytes: ioBytes(inputs, outputs, bindings), weightBytes: byteSize(inputs[1], bindings) };
   },
 });
 

@@ -138,6 +138,7 @@ defineOp({
 
 defineOp({
   name: 'mla_kv_write',
+  inPlace: [[0, 3], [1, 4]],
   doc: 'kv[Bq, Tq, kv_lora+rope] → c_kv = rms_norm(latent), k_pe = rope(k_pe), both written into the caches at positions',
   infer([kv, w, positions, cacheC, cacheK], attrs) {
     const C = cacheC.shape[2] as number;

@@ -4,6 +4,7 @@ import { tensor } from '../tensor.ts';
 import { byteSize, resolveShape, tensorType } from '../types.ts';
 import { boolAttr, expectArity, expectDim, expectRank, ioBytes, numAttr } from './helpers.ts';
 import { sigmoid } from './elementwise.ts';
+import { quantizeActRows } from './fp8-quant.ts';
 import { dequantBlocks, linearRows } from './linear.ts';
 
 /**
@@ -82,11 +83,11 @@ export function expertOperandCount(quantized: boolean): number {
 }
 
 /** One expert's SwiGLU MLP on rows x[R, H]: down(silu(gate x) ⊙ up x). Weights already dequantized. */
-export function expertMlp(x: Float64Array, gate: Float64Array, up: Float64Array, down: Float64Array, H: number, I: number): Float64Array {
+export function expertMlp(x: Float64Array, gate: Float64Array, up: Float64Array, down: Float64Array, H: number, I: number, beforeDown = (h: Float64Array) => h): Float64Array {
   const g = linearRows(x, gate, I, H);
   const u = linearRows(x, up, I, H);
   for (let i = 0; i < g.length; i++) g[i] = g[i] * sigmoid(g[i]) * u[i];
-  return linearRows(g, down, H, I);
+  return linearRows(beforeDown(g), down, H, I);
 }
 
 defineOp({
@@ -95,6 +96,7 @@ defineOp({
   infer(inputs, attrs) {
     const E = numAttr('moe_experts', attrs, 'numExperts');
     const quantized = boolAttr('moe_experts', attrs, 'quantized');
+    boolAttr('moe_experts', attrs, 'actQuant');
     expectArity('moe_experts', inputs, 3 + E * expertOperandCount(quantized));
     const [x, ids, w] = inputs;
     expectRank('moe_experts', 'x', x, 2);
@@ -126,6 +128,14 @@ defineOp({
       return dequantBlocks(inputs[base + 2 * j], inputs[base + 2 * j + 1], attrs.blockN as number, attrs.blockK as number);
     };
     const I = inputs[3].shape[0];
+    // W8A8: each expert GEMM sees its input quantized per 1×blockK group (the same x for all experts).
+    const fakeQuant = (v: Float64Array, K: number) => {
+      if (!attrs.actQuant) return v;
+      const { q, s } = quantizeActRows(v, K, attrs.blockK as number);
+      const kb = Math.ceil(K / (attrs.blockK as number));
+      return q.map((x, i) => x * s[Math.floor(i / K) * kb + Math.floor((i % K) / (attrs.blockK as number))]);
+    };
+    const xq = fakeQuant(x.data, H);
     const out = new Float64Array(N * H);
     const cache = new Map<number, Float64Array[]>();
     for (let n = 0; n < N; n++) {
@@ -133,7 +143,7 @@ defineOp({
         const e = ids.data[n * k + j];
         let ws = cache.get(e);
         if (!ws) cache.set(e, (ws = [0, 1, 2].map((m) => weightOf(e, m))));
-        const y = expertMlp(x.data.subarray(n * H, (n + 1) * H), ws[0], ws[1], ws[2], H, I);
+        const y = expertMlp(xq.subarray(n * H, (n + 1) * H), ws[0], ws[1], ws[2], H, I, (h) => fakeQuant(h, I));
         for (let i = 0; i < H; i++) out[n * H + i] += w.data[n * k + j] * y[i];
       }
     }

@@ -2,7 +2,7 @@ import type { AttrValue } from '../graph.ts';
 import { defineOp, ShapeError } from '../op.ts';
 import { tensor } from '../tensor.ts';
 import type { Dim } from '../types.ts';
-import { SYMBOLS, formatShape, tensorType } from '../types.ts';
+import { SYMBOLS, formatShape, resolveShape, tensorType } from '../types.ts';
 import { elementwiseCost, expectArity, expectDim, expectRank, ioBytes, numAttr } from './helpers.ts';
 
 /** Ops that move data without arithmetic: views (reshape, slice) and the KV cache write. */
@@ -31,14 +31,8 @@ defineOp({
     }
     return [tensorType(inputs[0].dtype, to)];
   },
-  reference([x], attrs) {
-    const known = (attrs.shape as Dim[]).map((d) => (typeof d === 'number' ? d : -1));
-    const rest = x.data.length / known.reduce((a, d) => (d > 0 ? a * d : a), 1);
-    // Symbols in a reshape stand alone (one per output shape in practice), so one unknown takes the rest.
-    const unknowns = known.filter((d) => d < 0).length;
-    const shape = known.map((d) => (d >= 0 ? d : unknowns === 1 ? rest : NaN));
-    if (shape.some(Number.isNaN)) throw new Error('reshape: more than one symbolic dim is not supported by the interpreter');
-    return [tensor(shape, x.data)];
+  reference([x], attrs, bindings) {
+    return [tensor(resolveShape(attrs.shape as Dim[], bindings), x.data)];
   },
   cost: () => ({ flops: 0, bytes: 0 }),
 });
@@ -71,6 +65,7 @@ defineOp({
 
 defineOp({
   name: 'kv_write',
+  inPlace: [[0, 0]],
   doc: 'cache[b, positions[b, t], :] = new[b, t, :]; returns the updated cache (in place on devices)',
   infer(inputs) {
     expectArity('kv_write', inputs, 3);

@@ -1,0 +1,30 @@
+import type { ModelConfig } from './config/model-config.ts';
+import type { Graph, Phase } from './ir/graph.ts';
+import type { ModelOptions } from './model/build-model.ts';
+import { buildModel } from './model/build-model.ts';
+import type { PipelineRun } from './passes/pipeline.ts';
+import { runPipeline } from './passes/pipeline.ts';
+import type { Schedule } from './passes/schedule.ts';
+import { schedule } from './passes/schedule.ts';
+
+export interface CompileOptions extends ModelOptions {
+  readonly disabledPasses: readonly string[];
+}
+
+export interface CompiledPhase {
+  readonly phase: Phase;
+  readonly model: Graph; // before any pass
+  readonly run: PipelineRun; // after each pass
+  readonly schedule: Schedule;
+}
+
+export const PHASES: readonly Phase[] = ['prefill', 'decode'];
+
+/** config → model graph → passes → schedule, for each phase. */
+export function compileModel(config: ModelConfig, options: CompileOptions): CompiledPhase[] {
+  return PHASES.map((phase) => {
+    const model = buildModel(config, phase, options);
+    const run = runPipeline(model, config, options.disabledPasses);
+    return { phase, model, run, schedule: schedule(run.graph) };
+  });
+}
