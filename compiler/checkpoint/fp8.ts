@@ -32,6 +32,7 @@ export function decodeE4M3FNArray(bytes: Uint8Array, out = new Float32Array(byte
 
 assertLittleEndianHost();
 const f64 = new Float64Array(1);
+const SPACING_INV = Float64Array.from({ length: 15 }, (_, i) => 2 ** (3 - (i - 6))); // 2^(3−e), e in [−6, 8]
 const f64Hi = new Uint32Array(f64.buffer, 4, 1); // sign, exponent and top mantissa bits (little-endian host)
 
 /**
@@ -41,14 +42,14 @@ const f64Hi = new Uint32Array(f64.buffer, 4, 1); // sign, exponent and top manti
  */
 export function encodeE4M3FN(x: number): number {
   if (Number.isNaN(x)) return 0x7f;
-  const sign = x < 0 || Object.is(x, -0) ? 0x80 : 0;
+  const sign = x < 0 || (x === 0 && 1 / x < 0) ? 0x80 : 0;
   const a = Math.abs(x);
   if (a >= E4M3FN_MAX) return sign | 0x7e;
   f64[0] = a;
   // Binade of a (subnormal doubles read as far below −6, which is all that matters here).
   const e = Math.max(-6, ((f64Hi[0] >>> 20) & 0x7ff) - 1023);
   // a in units of the code spacing 2^(e−3): exact, a power-of-two scaling.
-  const q = a * 2 ** (3 - e);
+  const q = a * SPACING_INV[e + 6];
   let n = Math.floor(q);
   const rest = q - n;
   if (rest > 0.5 || (rest === 0.5 && n & 1)) n += 1;
