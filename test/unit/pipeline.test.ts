@@ -58,10 +58,8 @@ describe('dsv3c compile', () => {
       expect(peak['64']).toBeGreaterThan(peak['1']);
       expect(peak['4096']).toBeGreaterThan(peak['64']);
     }
-    // Deterministic: the same inputs give the same report.
-    const again = join(dir, 'again.json');
-    execFileSync(process.execPath, ['bin/dsv3c.js', 'compile', '--config', 'configs/deepseek-v3.json', '--report', again]);
-    expect(readFileSync(again, 'utf8')).toBe(readFileSync(file, 'utf8'));
+    // Deterministic: the committed output of `npm run compile` is what a fresh compile writes.
+    expect(readFileSync(file, 'utf8')).toBe(readFileSync('generated/deepseek-v3/compile-report.json', 'utf8'));
   });
 
   it('dumps the IR after each pass and leaves out disabled passes', () => {

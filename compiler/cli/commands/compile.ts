@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { compileModel } from '../../compile-model.ts';
 import { loadConfig } from '../../config/parse-config.ts';
@@ -35,7 +35,10 @@ export function registerCompile(program: Command): void {
       const phases = compileModel(config, { actQuant: flags.actQuant, disabledPasses: flags.disablePass });
       if (flags.dumpIr) dumpIr(flags.dumpIr, phases);
       const report = { config: flags.config, actQuant: flags.actQuant, disabledPasses: flags.disablePass, phases: phases.map((p) => phaseReport(config, p, context)) };
-      if (flags.report) writeFileAtomic(flags.report, `${JSON.stringify(report, null, 2)}\n`);
+      if (flags.report) {
+        mkdirSync(dirname(flags.report), { recursive: true });
+        writeFileAtomic(flags.report, `${JSON.stringify(report, null, 2)}\n`);
+      }
       for (const r of report.phases) {
         const moe = r.kernelsPerMoeLayer ? `, ${r.kernelsPerMoeLayer.kernels} per MoE layer` : '';
         const dense = r.kernelsPerDenseLayer ? `, ${r.kernelsPerDenseLayer.kernels} per dense layer` : '';
