@@ -1,19 +1,13 @@
+import { E4M3FN_MAX, decodeE4M3FN, encodeE4M3FN } from '../../checkpoint/fp8.ts';
+
 /**
- * Value-level FP8 e4m3fn rounding, as the kernels quantize activations: round to nearest even,
- * saturate at ±448 (e4m3fn has no infinities), subnormals down to 2^−9.
+ * Value-level FP8 e4m3fn rounding, as the kernels quantize activations: the checkpoint codec's
+ * round to nearest even, saturating at ±448 (e4m3fn has no infinities).
  */
-export const E4M3_MAX = 448;
+export const E4M3_MAX = E4M3FN_MAX;
 
 export function roundToE4m3(x: number): number {
-  if (Number.isNaN(x)) return x;
-  const a = Math.abs(x);
-  if (a >= E4M3_MAX) return Math.sign(x) * E4M3_MAX;
-  // Spacing of representable values: 2^−9 among subnormals, 2^(e−3) in binade [2^e, 2^(e+1)).
-  const step = a < 2 ** -6 ? 2 ** -9 : 2 ** (Math.floor(Math.log2(a)) - 3);
-  const units = a / step;
-  let r = Math.round(units);
-  if (Math.abs(units - Math.trunc(units)) === 0.5) r = 2 * Math.round(units / 2);
-  return Math.sign(x) * Math.min(r * step, E4M3_MAX);
+  return decodeE4M3FN(encodeE4M3FN(x));
 }
 
 /** The floor DeepSeek's kernels put under a group's amax so an all-zero group gets a finite scale. */
