@@ -60,6 +60,7 @@ describe('passes preserve the model', () => {
     const before = interpret(prefill, prefillIn);
     const after = interpret(optimize(prefill, c, disabled), prefillIn);
     const ref = referencePrefill(c.config, weights, c.prompt, c.options);
+    expect(relativeError(logitsOf(before), Float64Array.from(ref.logits.flat()))).toBeLessThan(BOUND);
     expect(relativeError(logitsOf(after), logitsOf(before))).toBeLessThan(BOUND);
     expect(relativeError(logitsOf(after), Float64Array.from(ref.logits.flat()))).toBeLessThan(BOUND);
 
@@ -68,6 +69,7 @@ describe('passes preserve the model', () => {
     const stepBefore = interpret(decode, decodeIn);
     const stepAfter = interpret(optimize(decode, c, disabled), decodeIn);
     const refStep = referenceDecode(c.config, weights, ref.cache, c.next, P, c.options);
+    expect(relativeError(logitsOf(stepBefore), Float64Array.from(refStep.logits))).toBeLessThan(BOUND);
     expect(relativeError(logitsOf(stepAfter), logitsOf(stepBefore))).toBeLessThan(BOUND);
     expect(relativeError(logitsOf(stepAfter), Float64Array.from(refStep.logits))).toBeLessThan(BOUND);
   });
