@@ -9,13 +9,14 @@ import { lowerMoe } from './lower-moe.ts';
 import type { Pass } from './pass.ts';
 
 /**
- * The optimization pipeline, in order. lower-moe runs before the linear fusions so that it sees
- * the shared expert's plain linears (and lowers them into its grouped GEMMs); fuse-rmsnorm runs
- * last so that it finds every activation quant the GEMM passes introduced.
+ * The optimization pipeline, in order. lower-moe runs first: it sees the shared expert's plain
+ * linears (and lowers them into its grouped GEMMs), and it turns DeepSeek-V3's ~90k per-expert
+ * weight inputs into a few stacked ones, so every later pass rewrites a small graph. fuse-rmsnorm
+ * runs last so that it finds every activation quant the GEMM passes introduced.
  */
 export const PIPELINE: readonly Pass[] = [
-  absorbMla, //       decode attention over the latent cache
   lowerMoe, //        routing, dispatch, grouped GEMMs, combine
+  absorbMla, //       decode attention over the latent cache
   fuseFp8Linear, //   dequant + matmul → block-scaled GEMM; q_a + kv_a merged
   fuseSwiglu, //      gate + up + silu·mul → one GEMM with a SwiGLU epilogue
   fuseRmsnorm, //     residual + norm + quant; latent norm + RoPE + cache write

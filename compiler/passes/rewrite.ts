@@ -1,5 +1,5 @@
 import { GraphBuilder } from '../ir/builder.ts';
-import type { Graph, Node, Value } from '../ir/graph.ts';
+import type { Graph, GraphInput, Node, Value } from '../ir/graph.ts';
 
 /** What a rewrite rule sees at one node of the old graph, and how it builds the new one. */
 export interface RewriteContext {
@@ -47,15 +47,20 @@ export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
     }
   }
   for (const o of graph.outputs) outputUses.set(o.value, (outputUses.get(o.value) ?? 0) + 1);
+  // Inputs are declared in the new graph when first read, so ones a rewrite stops reading vanish
+  // without a copy (DeepSeek-V3's unfused graph has ~90k weight inputs).
+  const oldInputs = new Map<number, GraphInput>();
   for (const input of graph.inputs) {
-    mapping.set(input.value.id, b.input(input.name, input.role, input.value.type.dtype, input.value.type.shape, input.recipe));
+    oldInputs.set(input.value.id, input);
     inputNames.set(input.value.id, input.name);
   }
   const ctx: RewriteContext = {
     b,
     old: graph,
     map(id) {
-      const v = mapping.get(id);
+      let v = mapping.get(id);
+      const input = v ? undefined : oldInputs.get(id);
+      if (input) mapping.set(id, (v = b.input(input.name, input.role, input.value.type.dtype, input.value.type.shape, input.recipe)));
       if (!v) throw new Error(`rewrite: old value %${id} has no new value yet`);
       return v;
     },
