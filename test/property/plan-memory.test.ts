@@ -27,8 +27,8 @@ describe('plan-memory', () => {
           expect(disjoint, `%${a.value} and %${b.value} are live together`).toBe(true);
         }
       }
-      // Reuse is real: the arena is smaller than giving every activation its own buffer.
-      const separate = plan.slots.reduce((s, x) => s + x.bytes, 0);
+      // Never worse than giving every activation its own (256-byte aligned) buffer.
+      const separate = plan.slots.reduce((s, x) => s + Math.ceil(x.bytes / 256) * 256, 0);
       expect(plan.peakBytes).toBeLessThanOrEqual(separate);
       expect(plan.peakBytes).toBeGreaterThanOrEqual(Math.max(...plan.slots.map((x) => x.bytes)));
     }
