@@ -11,6 +11,8 @@ export interface CheckpointIndex {
   readonly totalSize: number | null;
   /** Distinct shard names in first-seen order. */
   readonly shards: readonly string[];
+  /** Tensors whose entry was rejected (a problem says why); left out of weightMap. */
+  readonly rejected: ReadonlySet<string>;
 }
 
 /**
@@ -20,7 +22,7 @@ export interface CheckpointIndex {
  */
 export function parseIndex(file: string, text: string): { index: CheckpointIndex; problems: CheckpointError[] } {
   const problems: CheckpointError[] = [];
-  const empty: CheckpointIndex = { weightMap: new Map(), totalSize: null, shards: [] };
+  const empty: CheckpointIndex = { weightMap: new Map(), totalSize: null, shards: [], rejected: new Set() };
   const bad = (problem: string, expected: string, tensor?: string) => problems.push(new CheckpointError({ file, tensor, problem, expected }));
   let json: unknown;
   try {
@@ -53,12 +55,15 @@ export function parseIndex(file: string, text: string): { index: CheckpointIndex
     return { index: { ...empty, totalSize }, problems };
   }
   const weightMap = new Map<string, string>();
+  const rejected = new Set<string>();
   for (const [tensor, shard] of Object.entries(rawMap)) {
     const why = typeof shard === 'string' ? unsafeShardName(shard) : 'is not a string';
-    if (why) bad(`maps to shard ${JSON.stringify(shard)}, which ${why}`, 'a plain file name in the checkpoint folder', tensor);
-    else weightMap.set(tensor, shard as string);
+    if (why) {
+      bad(`maps to shard ${JSON.stringify(shard)}, which ${why}`, 'a plain file name in the checkpoint folder', tensor);
+      rejected.add(tensor);
+    } else weightMap.set(tensor, shard as string);
   }
-  return { index: { weightMap, totalSize, shards: [...new Set(weightMap.values())] }, problems };
+  return { index: { weightMap, totalSize, shards: [...new Set(weightMap.values())], rejected }, problems };
 }
 
 /** Why `name` is not a plain file name inside the folder, or null if it is. */

@@ -193,11 +193,12 @@ function crossCheckIndex(
     }));
   }
   for (const [tensor, place] of present) {
-    if (!index.weightMap.has(tensor)) {
+    if (!index.weightMap.has(tensor) && !index.rejected.has(tensor)) {
       problems.push(new CheckpointError({ file: place.file, tensor, problem: `is not listed in ${indexFile}`, expected: 'every stored tensor in weight_map' }));
     }
   }
-  if (index.totalSize === null || unknown.size > 0) return;
+  // With entries unknown or rejected the sum would mislead; those are reported already.
+  if (index.totalSize === null || unknown.size > 0 || index.rejected.size > 0) return;
   let sum = 0;
   for (const tensor of index.weightMap.keys()) {
     const info = present.get(tensor)?.info;

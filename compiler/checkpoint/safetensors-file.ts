@@ -1,4 +1,3 @@
-import { constants as bufferConstants } from 'node:buffer';
 import { openFileSource, type ByteSource } from './byte-source.ts';
 import { CheckpointError } from './checkpoint-error.ts';
 import { MAX_HEADER_BYTES, parseHeader, type ParsedHeader, type TensorInfo } from './safetensors-header.ts';
@@ -24,6 +23,12 @@ export async function readHeader(source: ByteSource): Promise<ParsedHeader> {
   }
   return parseHeader(source.name, await source.read(8, headerLength), source.size);
 }
+
+/**
+ * readTensor's limit: Node 20 caps a Buffer at 4 GiB. DeepSeek-V3's largest tensor (the
+ * embedding) is 1.85 GB; anything bigger is read with readRange or chunks.
+ */
+export const MAX_WHOLE_TENSOR_BYTES = 2 ** 32 - 1;
 
 /** One validated safetensors file, open for reads by tensor name and byte range. */
 export class SafetensorsFile {
@@ -88,10 +93,10 @@ export class SafetensorsFile {
     return this.source.read(t.position + start, length);
   }
 
-  /** The whole tensor; tensors over Node's Buffer limit must be read in ranges. */
+  /** The whole tensor, up to MAX_WHOLE_TENSOR_BYTES; bigger ones are read in ranges. */
   async readTensor(name: string): Promise<Uint8Array> {
     const t = this.require(name);
-    if (t.byteSize > bufferConstants.MAX_LENGTH) {
+    if (t.byteSize > MAX_WHOLE_TENSOR_BYTES) {
       throw new CheckpointError({ file: this.file, tensor: name, problem: `is ${t.byteSize} bytes, over one Buffer`, expected: 'readRange in chunks' });
     }
     return this.readRange(name, 0, t.byteSize);
