@@ -134,7 +134,7 @@ function checkLayout(file: string, placed: { name: string; begin: number; end: n
 }
 
 function parseMetadata(raw: unknown, bad: (problem: string, expected: string) => void): Record<string, string> {
-  if (raw === undefined) return {};
+  if (raw === undefined || raw === null) return {}; // the reference reads it as an optional map
   const expected = 'an object of string values';
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     bad(`is ${describe(raw)}`, expected);

@@ -87,7 +87,8 @@ describe('e4m3fn encode', () => {
   });
 
   it('saturates at ±448 and keeps NaN', () => {
-    for (const x of [448, 449, 464, 500, 1e9, Infinity]) {
+    // 464 is the midpoint between 448 and the NaN code's place: above it plain rounding would give 0x7F.
+    for (const x of [448, 449, 464, 464.5, 470, 479.99, 480, 500, 1e9, Infinity]) {
       expect(encodeE4M3FN(x)).toBe(0x7e);
       expect(encodeE4M3FN(-x)).toBe(0xfe);
     }
@@ -95,6 +96,10 @@ describe('e4m3fn encode', () => {
   });
 
   test.prop([fc.double({ min: -600, max: 600, noNaN: true })], { numRuns: 3000 })('picks the nearest code', (x) => {
+    expect(encodeE4M3FN(x)).toBe(nearestCode(x));
+  });
+
+  test.prop([fc.double({ min: 400, max: 520, noNaN: true })], { numRuns: 1000 })('picks the nearest code near the top, saturating', (x) => {
     expect(encodeE4M3FN(x)).toBe(nearestCode(x));
   });
 
