@@ -37,7 +37,8 @@ export async function checkCheckpoint(dir: string): Promise<CheckReport> {
     config = loadConfig(configFile);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    problems.push(new CheckpointError({ file: e.file, problem: `field "${e.field}" is ${e.value === undefined ? 'missing' : JSON.stringify(e.value)}`, expected: e.expected }));
+    const problem = e.field === '(file)' ? 'cannot be used' : `field "${e.field}" is ${e.value === undefined ? 'missing' : JSON.stringify(e.value)}`;
+    problems.push(new CheckpointError({ file: e.file, problem, expected: e.expected }));
   }
   const expected = config ? checkpointTensors(config) : [];
   if (config) problems.push(...compareWithConfig(scan, expected));

@@ -32,7 +32,7 @@ export function formatReport(r: CheckReport): string {
     lines.push(`  config   ${c.numLayers} layers${mtp}, ${c.nRoutedExperts} routed experts, ${q}`);
   }
   lines.push(r.scan.indexFile ? `  layout   index + ${r.scan.shards.length} shards` : `  layout   single file (${r.scan.shards.length} read)`);
-  lines.push(`  tensors  ${r.scan.present.size} stored, ${r.expectedTensors} expected`);
+  lines.push(`  tensors  ${r.scan.present.size} stored, ${r.config ? r.expectedTensors : '?'} expected`);
   lines.push(`  bytes    ${r.tensorBytes.toLocaleString('en-US')} of tensor data in ${r.fileBytes.toLocaleString('en-US')} bytes of files`);
   const dtypes = [...r.dtypes].map(([d, t]) => `${d} ${t.tensors} (${t.bytes.toLocaleString('en-US')} B)`);
   lines.push(`  dtypes   ${dtypes.join(', ') || 'none'}`);
