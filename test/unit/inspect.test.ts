@@ -25,6 +25,10 @@ describe('dsv3c inspect', () => {
     expect(r.weightBytes.fp8).toBeGreaterThan(650e9);
     expect(r.weightBytes.fp8Scales / r.weightBytes.fp8).toBeCloseTo(4 / (128 * 128), 5);
     expect(r.mesh.fits).toBe(false);
+    // A decode token multiplies by every active weight once (2 FLOPs each) plus attention over the context.
+    const active = 2 * r.parameters.activePerTokenWithoutEmbedding;
+    expect(r.decodeFlopsPerToken.total / active).toBeGreaterThan(1);
+    expect(r.decodeFlopsPerToken.byOp.mla_absorbed_attention).toBe(61 * 2 * 128 * 4096 * (512 + 64 + 512));
   });
 
   it('sizes a mesh per rank', () => {

@@ -24,7 +24,7 @@ export function formatInspectReport(r: InspectReport): string {
     ...Object.entries(p.byModule).map(([k, v]) => `    ${k.padEnd(15)} ${count(v!)}`),
     `  weight bytes     ${bytes(w.total)}: FP8 ${bytes(w.fp8)} + scales ${bytes(w.fp8Scales)}, BF16 ${bytes(w.bf16)}, F32 ${bytes(w.f32Other)}`,
     `  KV cache/token   ${r.kvCacheBytesPerToken.absorbedLatentBf16} B absorbed latent (bf16); ${r.kvCacheBytesPerToken.expandedBf16} B expanded`,
-    `  decode FLOPs     ${(r.decodeFlopsPerToken.total / GB).toFixed(2)} GFLOP per token at context ${r.decodeFlopsPerToken.context} (unfused graph)`,
+    `  decode FLOPs     ${(r.decodeFlopsPerToken.total / GB).toFixed(2)} GFLOP per token at context ${r.decodeFlopsPerToken.context} (optimized decode graph, absorbed MLA)`,
     `  mesh tp=${m.tp} ep=${m.ep}   ${m.ranks} ranks; per rank ${bytes(m.weightBytesPerRank)} weights + ${bytes(m.mtpWeightBytesPerRank)} MTP + ${bytes(m.kvBytesPerRank)} KV = ${bytes(m.totalBytesPerRank)}`,
     `  fits in ${bytes(m.gpuMemBytes)}   ${m.fits ? 'yes' : 'no'}`,
   ];

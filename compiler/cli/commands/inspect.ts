@@ -3,8 +3,8 @@ import { SINGLE_RANK, parseMesh, validateMesh } from '../../config/mesh.ts';
 import type { ModelConfig } from '../../config/model-config.ts';
 import { derivedDims } from '../../config/model-config.ts';
 import { loadConfig } from '../../config/parse-config.ts';
+import { compileModel } from '../../compile-model.ts';
 import { graphCost } from '../../ir/graph-cost.ts';
-import { buildModel } from '../../model/build-model.ts';
 import { kvBytesPerToken, paramCounts, rankMemory, weightBytes } from '../../model/model-stats.ts';
 import { UsageError } from '../usage-error.ts';
 import { formatInspectReport } from './inspect-format.ts';
@@ -52,10 +52,9 @@ export function inspectReport(config: ModelConfig, opts: Omit<InspectOptions, 'c
   const dims = derivedDims(config);
   const params = paramCounts(config);
   const kv = kvBytesPerToken(config);
-  // One decode token at this context, as the unfused graph computes it (expanded MLA; fp8 dequant
-  // counted apart because fused kernels dequantize weight tiles in registers, not per token).
-  const cost = graphCost(buildModel(config, 'decode'), { B: 1, S: context });
-  const dequant = cost.byOp.dequant_fp8?.flops ?? 0;
+  // One decode token at this context, as the optimized decode graph computes it (absorbed MLA, W8A8).
+  const decode = compileModel(config, { actQuant: 'fp8', disabledPasses: [] }).find((p) => p.phase === 'decode')!;
+  const cost = graphCost(decode.run.graph, { B: 1, S: context });
   const memory = rankMemory(config, mesh, context);
   return {
     config: config.source,
@@ -72,8 +71,8 @@ export function inspectReport(config: ModelConfig, opts: Omit<InspectOptions, 'c
     kvCacheBytesPerToken: { absorbedLatentBf16: kv.absorbedLatent, expandedBf16: kv.expanded },
     decodeFlopsPerToken: {
       context,
-      total: cost.flops - dequant,
-      byOp: Object.fromEntries(Object.entries(cost.byOp).filter(([op]) => op !== 'dequant_fp8').map(([op, c]) => [op, c.flops])),
+      total: cost.flops,
+      byOp: Object.fromEntries(Object.entries(cost.byOp).map(([op, c]) => [op, c.flops])),
     },
     mesh: {
       tp: mesh.tp,
