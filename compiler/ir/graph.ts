@@ -1,5 +1,4 @@
 import type { TensorType } from './types.ts';
-import { formatType } from './types.ts';
 
 export type AttrValue = number | string | boolean | null | readonly (number | string)[];
 export type Attrs = Readonly<Record<string, AttrValue>>;
@@ -66,8 +65,4 @@ export function valueTypes(graph: Graph): Map<number, TensorType> {
   for (const input of graph.inputs) types.set(input.value.id, input.value.type);
   for (const node of graph.nodes) for (const o of node.outputs) types.set(o.id, o.type);
   return types;
-}
-
-export function describeValue(v: Value): string {
-  return `%${v.id}: ${formatType(v.type)}`;
 }

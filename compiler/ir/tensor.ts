@@ -11,16 +11,6 @@ export function tensor(shape: readonly number[], data?: Float64Array | number[])
   return { shape: [...shape], data: d };
 }
 
-export function strides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
-}
-
 /** ‖a − b‖₂ / ‖b‖₂ (0 when both are zero). */
 export function relativeError(a: Tensor | Float64Array, b: Tensor | Float64Array): number {
   const x = a instanceof Float64Array ? a : a.data;

@@ -41,10 +41,6 @@ export function sameDim(a: Dim, b: Dim): boolean {
   return a === b;
 }
 
-export function sameShape(a: Shape, b: Shape): boolean {
-  return a.length === b.length && a.every((d, i) => sameDim(d, b[i]));
-}
-
 /** The concrete size of a dim under bindings; throws when a symbol is unbound. */
 export function resolveDim(d: Dim, bindings: Bindings): number {
   if (typeof d === 'number') return d;
