@@ -15,7 +15,9 @@ const addon = loadAddon();
 const cuda = addon.probe().cuda;
 const hasNvcc = spawnSync('nvcc', ['--version']).status === 0;
 
-describe.skipIf(!cuda.available || !hasNvcc)('the CUDA backend on a real GPU', () => {
+const skipReason = !cuda.available ? `no CUDA device: ${cuda.error ?? 'probe found none'}` : !hasNvcc ? 'nvcc not found' : '';
+
+describe.skipIf(skipReason !== '')(`the CUDA backend on a real GPU${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   it('runs saxpy from a cubin and matches float32 JS, timed with events', () => {
     const arch = `sm_${cuda.devices![0].computeCapability.replace('.', '')}`;
     const cubin = path.join(tempDir('cubin'), 'saxpy.cubin');
