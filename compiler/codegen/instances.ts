@@ -1,0 +1,121 @@
+/**
+ * From a schedule to kernel instances: each kernel node gets its family's constants (from the node
+ * and its operands' layouts), tunables (defaults unless overridden) and launch; nodes whose
+ * instances have the same name share one instance. DeepSeek-V3's 970 kernels a step come down to
+ * a few dozen instances, because the 61 layers repeat the same shapes.
+ */
+import type { Node } from '../ir/graph.ts';
+import { getOp } from '../ir/op.ts';
+import type { DType, Sym } from '../ir/types.ts';
+import type { Schedule } from '../passes/schedule.ts';
+import type { Dialect } from './dialect.ts';
+import type { Constants, KernelFamily, Launch, NodeOperands, TargetClass, Tunables } from './kernel-family.ts';
+import { defaultTunables, dtypeSignature, familyFor, instanceName, problems, symbolsOf, targetClass } from './kernel-family.ts';
+import { layoutsOf } from './layout.ts';
+import './families/index.ts';
+
+export interface Param {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly output: boolean;
+  /** Shares memory with another parameter (an in-place cache write): no __restrict__. */
+  readonly aliased: boolean;
+}
+
+export interface KernelInstance {
+  readonly name: string;
+  readonly family: KernelFamily;
+  readonly constants: Constants;
+  readonly tunables: Tunables;
+  readonly symbols: readonly Sym[];
+  /** Inputs then outputs in the node's order; then the symbols as int64. */
+  readonly params: readonly Param[];
+  readonly launch: Launch;
+}
+
+export interface KernelLaunch {
+  readonly node: Node;
+  readonly instance: string;
+}
+
+export interface KernelPlan {
+  readonly target: TargetClass;
+  /** Distinct instances, sorted by name. */
+  readonly instances: readonly KernelInstance[];
+  /** One per scheduled kernel with a family, in launch order. */
+  readonly launches: readonly KernelLaunch[];
+  /** Ops scheduled that no family implements yet (each once). */
+  readonly unsupported: readonly string[];
+}
+
+export interface PlanOptions {
+  /** Tunable overrides per family name. */
+  readonly tunables?: Readonly<Record<string, Partial<Tunables>>>;
+}
+
+export function operandsOf(node: Node, schedule: Schedule, layouts = layoutsOf(schedule.graph)): NodeOperands {
+  const types = new Map<number, { dtype: DType; shape: readonly (number | Sym)[] }>();
+  for (const i of schedule.graph.inputs) types.set(i.value.id, i.value.type);
+  for (const n of schedule.graph.nodes) for (const o of n.outputs) types.set(o.id, o.type);
+  const operand = (id: number) => ({ ...types.get(id)!, strides: layouts.get(id)!.strides });
+  return { inputs: node.inputs.map(operand), outputs: node.outputs.map((o) => operand(o.id)) };
+}
+
+/** The instance a node needs on a target (throws with the node's scope when the family rejects it). */
+export function instanceFor(family: KernelFamily, node: Node, operands: NodeOperands, dialect: Dialect, options: PlanOptions = {}): KernelInstance {
+  const target = targetClass(dialect.target);
+  const symbols = symbolsOf(operands);
+  let own: Constants;
+  try {
+    own = family.constants(node, operands);
+  } catch (e) {
+    throw new Error(`${family.name} for ${node.op} in ${node.scope}: ${(e as Error).message}`, { cause: e });
+  }
+  const constants: Constants = { ...own, sym: symbols.join('') || 'none', dtypes: dtypeSignature(operands) };
+  const tunables: Tunables = { ...defaultTunables(family, target), ...(options.tunables?.[family.name] ?? {}) } as Tunables;
+  const failed = problems(family, constants, tunables, target, dialect.warpSize);
+  if (failed.length > 0) throw new Error(`${family.name} for ${node.op} in ${node.scope} on ${dialect.target}: ${failed.join('; ')}`);
+  const aliasedInputs = new Set((getOp(node.op).inPlace ?? []).map(([, i]) => i));
+  const aliasedOutputs = new Set((getOp(node.op).inPlace ?? []).map(([o]) => o));
+  const names = family.params(constants);
+  if (names.inputs.length !== operands.inputs.length || names.outputs.length !== operands.outputs.length) {
+    throw new Error(`${family.name}: params name ${names.inputs.length}+${names.outputs.length} operands, ${node.op} has ${operands.inputs.length}+${operands.outputs.length}`);
+  }
+  const params: Param[] = [
+    ...operands.inputs.map((o, i) => ({ name: names.inputs[i], dtype: o.dtype, output: false, aliased: aliasedInputs.has(i) })),
+    ...operands.outputs.map((o, i) => ({ name: names.outputs[i], dtype: o.dtype, output: true, aliased: aliasedOutputs.has(i) })),
+  ];
+  return {
+    name: instanceName(family.name, constants, tunables),
+    family,
+    constants,
+    tunables,
+    symbols,
+    params,
+    launch: family.launch(constants, tunables, target),
+  };
+}
+
+/** Every kernel of a schedule as instances for one dialect; identical instances once. */
+export function planKernels(schedule: Schedule, dialect: Dialect, options: PlanOptions = {}): KernelPlan {
+  const layouts = layoutsOf(schedule.graph);
+  const byName = new Map<string, KernelInstance>();
+  const launches: KernelLaunch[] = [];
+  const unsupported = new Set<string>();
+  for (const node of schedule.kernels) {
+    const family = familyFor(node.op);
+    if (!family) {
+      unsupported.add(node.op);
+      continue;
+    }
+    const inst = instanceFor(family, node, operandsOf(node, schedule, layouts), dialect, options);
+    const seen = byName.get(inst.name);
+    if (seen && JSON.stringify(seen.constants) !== JSON.stringify(inst.constants)) {
+      throw new Error(`instance name ${inst.name} is shared by different constants`);
+    }
+    if (!seen) byName.set(inst.name, inst);
+    launches.push({ node, instance: inst.name });
+  }
+  const instances = [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { target: targetClass(dialect.target), instances, launches, unsupported: [...unsupported].sort() };
+}
