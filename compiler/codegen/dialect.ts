@@ -20,7 +20,11 @@ export interface Dialect {
   /** How a helper is declared: device-inline on GPUs, plain inline on the cpu. */
   readonly inline: string;
   readonly kernelPrefix: string; // before the kernel's name: extern "C" __global__ void
-  /** `__launch_bounds__(n)` takes the block's thread count: ptxas sizes registers for it. */
+  /**
+   * `__launch_bounds__(n, 1)`: the block's thread count, and at least one block per SM. With the
+   * thread count alone ptxas (sm_80) aimed at higher occupancy and spilled the GEMM's accumulators
+   * at 40 registers; on HIP the second argument is a minimum of waves per EU, 1 being no constraint.
+   */
   readonly launchBounds: string; // with {threads} to fill in
   readonly threadIdx: string;
   readonly blockIdx: { readonly x: string; readonly y: string; readonly z: string };
@@ -54,7 +58,7 @@ export interface Fp8Dialect {
 const GPU_COMMON = {
   inline: '__device__ __forceinline__',
   kernelPrefix: 'extern "C" __global__ void',
-  launchBounds: '__launch_bounds__({threads})',
+  launchBounds: '__launch_bounds__({threads}, 1)',
   threadIdx: 'threadIdx.x',
   blockIdx: { x: 'blockIdx.x', y: 'blockIdx.y', z: 'blockIdx.z' },
   shared: '__shared__',

@@ -92,7 +92,7 @@ export function instanceFor(family: KernelFamily, node: Node, operands: NodeOper
     tunables,
     symbols,
     params,
-    launch: family.launch(constants, tunables, target),
+    launch: family.launch(constants, tunables, target, dialect.warpSize),
   };
 }
 

@@ -64,7 +64,8 @@ export interface KernelFamily {
   constants(node: Node, operands: NodeOperands): Constants;
   readonly tunables: Readonly<Record<TargetClass, Readonly<Record<string, Tunable>>>>;
   readonly constraints: readonly Constraint[];
-  launch(c: Constants, t: Tunables, target: TargetClass): Launch;
+  /** `warp`: the dialect's warp size (1 on the cpu), for families that size blocks in warps. */
+  launch(c: Constants, t: Tunables, target: TargetClass, warp: number): Launch;
   /** Parameter names of the node's inputs, then outputs, in the node's order. */
   params(c: Constants): { readonly inputs: readonly string[]; readonly outputs: readonly string[] };
   /** Template data computed from constants and tunables only (tables, lists), so the name still determines the source. */
