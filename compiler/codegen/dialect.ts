@@ -29,6 +29,8 @@ export interface Dialect {
   readonly threadIdx: string;
   readonly blockIdx: { readonly x: string; readonly y: string; readonly z: string };
   readonly shared: string;
+  /** A read-only table the kernel indexes (RoPE frequencies): constant memory on GPUs. */
+  readonly constantTable: string;
   readonly syncThreads: string;
   /** A full-warp xor shuffle of float v by o lanes. */
   readonly shflXor: string;
@@ -62,6 +64,7 @@ const GPU_COMMON = {
   threadIdx: 'threadIdx.x',
   blockIdx: { x: 'blockIdx.x', y: 'blockIdx.y', z: 'blockIdx.z' },
   shared: '__shared__',
+  constantTable: '__constant__ const',
   syncThreads: '__syncthreads()',
   bitsToF32: '__uint_as_float(u)',
   f32ToBits: '__float_as_uint(f)',
@@ -131,6 +134,7 @@ export const CPU_DIALECT: Dialect = {
   threadIdx: '0',
   blockIdx: { x: 'block_index', y: '0', z: '0' },
   shared: 'static thread_local',
+  constantTable: 'static const',
   syncThreads: '(void)0',
   shflXor: 'v',
   bf16: { type: 'uint16_t', toF32: 'as_f32(uint32_t(v) << 16)', fromF32: 'bf16_soft_round(x)' },

@@ -18,18 +18,23 @@ export interface RowsView {
   readonly rowStride: number | string; // elements from one row to the next
 }
 
+/** The first `count` axes of an operand collapsed into one (size-1 axes ignored): a product and one stride. */
+export function collapseLeading(what: string, o: Operand, count: number): { rows: string; stride: number | string } {
+  const lead = o.shape.slice(0, count).map((d, i) => ({ d, s: o.strides[i] })).filter((x) => x.d !== 1);
+  for (let i = 0; i + 1 < lead.length; i++) {
+    if (!sameMono(lead[i].s, mul(lead[i + 1].s, mono(lead[i + 1].d)))) throw new Error(`${what}: leading axes do not collapse into rows`);
+  }
+  return { rows: productExpr(o.shape.slice(0, count)), stride: lead.length > 0 ? monoExpr(lead[lead.length - 1].s) : 0 };
+}
+
 /** x[..., width] as rows: the last axis contiguous, the leading axes collapsing to one stride. */
 export function rowsOf(what: string, o: Operand): RowsView {
   const r = o.shape.length;
   const width = o.shape[r - 1];
   if (typeof width !== 'number') throw new Error(`${what}: the last axis must be a constant, got ${width}`);
   if (!sameMono(o.strides[r - 1], mono(1)) && width !== 1) throw new Error(`${what}: the last axis must be contiguous`);
-  const lead = o.shape.slice(0, -1).map((d, i) => ({ d, s: o.strides[i] })).filter((x) => x.d !== 1);
-  for (let i = 0; i + 1 < lead.length; i++) {
-    if (!sameMono(lead[i].s, mul(lead[i + 1].s, mono(lead[i + 1].d)))) throw new Error(`${what}: leading axes do not collapse into rows`);
-  }
-  const rowStride = lead.length > 0 ? monoExpr(lead[lead.length - 1].s) : width;
-  return { rows: productExpr(o.shape.slice(0, -1)), width, rowStride };
+  const { rows, stride } = collapseLeading(what, o, r - 1);
+  return { rows, width, rowStride: stride === 0 ? width : stride };
 }
 
 /** A constant size, or an error naming the operand and axis. */
