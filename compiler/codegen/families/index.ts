@@ -11,3 +11,6 @@ import './head-matmul.ts';
 import './rope.ts';
 import './mla-absorbed-attention.ts';
 import './mla-attention.ts';
+import './moe-route.ts';
+import './moe-dispatch.ts';
+import './moe-combine.ts';
