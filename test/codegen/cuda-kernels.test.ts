@@ -10,6 +10,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Dialect } from '../../compiler/codegen/dialect.ts';
 import { cudaDialect } from '../../compiler/codegen/dialect.ts';
+import { argv, buildCommand } from '../../compiler/codegen/build.ts';
 import { renderModule } from '../../compiler/codegen/render.ts';
 import type { GpuBuffer, GpuContext, GpuModule } from '../../runtime/src/native/addon-types.ts';
 import { loadAddon } from '../../runtime/src/native/load-addon.ts';
@@ -44,8 +45,7 @@ describe.skipIf(skip !== '')('CUDA kernels of the tiny configs match the op refe
     const source = path.join(dir, 'kernels.cu');
     writeFileSync(source, renderModule(samples.map((s) => s.instance), dialect!, 'tiny-*'));
     const cubin = path.join(dir, 'kernels.cubin');
-    const arch = dialect!.arch === 'sm_90a' ? 'arch=compute_90a,code=sm_90a' : `arch=compute_${cc!.replace('.', '')},code=sm_${cc!.replace('.', '')}`;
-    execFileSync(NVCC!, ['-cubin', '-std=c++17', '-O3', '-gencode', arch, '-o', cubin, source], { stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync(NVCC!, argv(buildCommand(dialect!, 'loadable', NVCC!), source, cubin), { stdio: ['ignore', 'inherit', 'inherit'] });
     context = new addon.cuda.Context(0);
     module = new addon.cuda.Module(context, cubin);
   }, 600_000);

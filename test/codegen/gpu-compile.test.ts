@@ -13,6 +13,7 @@ import type { Dialect } from '../../compiler/codegen/dialect.ts';
 import { cudaDialect, hipDialect } from '../../compiler/codegen/dialect.ts';
 import type { KernelInstance } from '../../compiler/codegen/instances.ts';
 import { planKernels } from '../../compiler/codegen/instances.ts';
+import { argv, buildCommand } from '../../compiler/codegen/build.ts';
 import { renderModule } from '../../compiler/codegen/render.ts';
 import { tempDir } from '../native/native-support.ts';
 import type { PtxasEntry, ToolRun } from './toolchains.ts';
@@ -27,10 +28,7 @@ function instancesFor(d: Dialect): KernelInstance[] {
   return [...all.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
-const CUDA = [
-  { dialect: cudaDialect('sm_90a'), gencode: 'arch=compute_90a,code=sm_90a' },
-  { dialect: cudaDialect('sm_80'), gencode: 'arch=compute_80,code=sm_80' },
-];
+const CUDA = [{ dialect: cudaDialect('sm_90a') }, { dialect: cudaDialect('sm_80') }];
 
 describe.skipIf(!NVCC)('CUDA instances of DeepSeek-V3 compile without spills', () => {
   const built = new Map<string, { run: ToolRun; entries: Map<string, PtxasEntry>; instances: KernelInstance[] }>();
@@ -38,12 +36,11 @@ describe.skipIf(!NVCC)('CUDA instances of DeepSeek-V3 compile without spills', (
   beforeAll(async () => {
     const dir = tempDir('codegen-cuda');
     await Promise.all(
-      CUDA.map(async ({ dialect, gencode }) => {
+      CUDA.map(async ({ dialect }) => {
         const instances = instancesFor(dialect);
         const source = path.join(dir, `kernels_${dialect.arch}.cu`);
         writeFileSync(source, renderModule(instances, dialect, 'deepseek-v3'));
-        const args = ['-std=c++17', '-O3', '-c', '-gencode', gencode, '-Xptxas', '-v', '-Werror', 'all-warnings', '-o', `${source}.o`, source];
-        const run = await runTool(NVCC!, args);
+        const run = await runTool(NVCC!, argv(buildCommand(dialect, 'object', NVCC!), source, `${source}.o`, ['-Xptxas', '-v']));
         built.set(dialect.arch, { run, entries: parsePtxas(run.output), instances });
         console.log(`nvcc ${dialect.arch}: ${instances.length} instances in one translation unit, ${run.seconds.toFixed(1)} s`);
       }),
@@ -72,7 +69,7 @@ describe.skipIf(!HIPCC)('HIP instances of DeepSeek-V3 compile', () => {
     const dir = tempDir('codegen-hip');
     const source = path.join(dir, `kernels_${dialect.arch}.hip`);
     writeFileSync(source, renderModule(instancesFor(dialect), dialect, 'deepseek-v3'));
-    const run = await runTool(HIPCC!, ['-std=c++17', '-O3', '-c', `--offload-arch=${dialect.arch}`, '-o', `${source}.o`, source], { ...process.env, HIP_PLATFORM: 'amd' });
+    const run = await runTool(HIPCC!, argv(buildCommand(dialect, 'object', HIPCC!), source, `${source}.o`), { ...process.env, HIP_PLATFORM: 'amd' });
     expect(run.code, run.output.slice(-4000)).toBe(0);
   }, 600_000);
 });

@@ -10,6 +10,7 @@ import type { Dialect } from '../../compiler/codegen/dialect.ts';
 import { CPU_DIALECT, cudaDialect, hipDialect } from '../../compiler/codegen/dialect.ts';
 import { instanceFor, operandsOf, planKernels } from '../../compiler/codegen/instances.ts';
 import { familyFor } from '../../compiler/codegen/kernel-family.ts';
+import { buildCommand, cacheKey } from '../../compiler/codegen/build.ts';
 import { compileTemplate, renderInstance } from '../../compiler/codegen/render.ts';
 import { TINY_CONFIGS } from './support.ts';
 
@@ -43,6 +44,18 @@ describe('rendering', () => {
       expect(plan.instances.length).toBeLessThan(40);
       console.log(`${p.phase}: ${p.schedule.kernels.length} kernels, ${plan.instances.length} instances; no family yet: ${plan.unsupported.join(', ') || 'none'}`);
     }
+  });
+
+  it('keys binaries by source and every flag', () => {
+    const src = 'extern "C" __global__ void k() {}';
+    const sm90 = buildCommand(cudaDialect('sm_90a'), 'loadable');
+    expect(sm90.flags).toContain('arch=compute_90a,code=sm_90a');
+    expect(cacheKey(src, sm90)).toBe(cacheKey(src, sm90));
+    expect(cacheKey(src, sm90)).not.toBe(cacheKey(`${src} `, sm90));
+    expect(cacheKey(src, sm90)).not.toBe(cacheKey(src, buildCommand(cudaDialect('sm_80'), 'loadable')));
+    expect(cacheKey(src, sm90)).not.toBe(cacheKey(src, sm90, ['-lineinfo']));
+    expect(buildCommand(hipDialect('gfx940'), 'object').flags).toContain('--offload-arch=gfx940');
+    expect(buildCommand(CPU_DIALECT, 'loadable').flags).toContain('-shared');
   });
 
   it('is strict: a template reading a missing field throws', () => {
