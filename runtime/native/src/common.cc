@@ -91,4 +91,12 @@ void throwDisposed(Napi::Env env, const std::string& className) {
   throw Napi::Error::New(env, className + " was disposed");
 }
 
+void checkRange(Napi::Env env, uint64_t offset, uint64_t bytes, uint64_t size, const std::string& what) {
+  if (offset > size || bytes > size - offset) {
+    throw Napi::RangeError::New(env, what + ": " + std::to_string(bytes) + " bytes at offset " +
+                                         std::to_string(offset) + " do not fit in a buffer of " +
+                                         std::to_string(size) + " bytes");
+  }
+}
+
 }  // namespace dsv3c

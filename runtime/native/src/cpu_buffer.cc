@@ -14,14 +14,6 @@ namespace {
 
 constexpr size_t kAlignment = 64;
 
-void checkRange(Napi::Env env, uint64_t offset, uint64_t bytes, uint64_t size, const std::string& what) {
-  if (offset > size || bytes > size - offset) {
-    throw Napi::RangeError::New(env, what + ": " + std::to_string(bytes) + " bytes at offset " +
-                                         std::to_string(offset) + " do not fit in a buffer of " +
-                                         std::to_string(size) + " bytes");
-  }
-}
-
 }  // namespace
 
 Napi::Function CpuBuffer::define(Napi::Env env) {

@@ -8,18 +8,6 @@
 #include "gpu.h"
 
 namespace dsv3c {
-namespace {
-
-// [offset, offset + bytes) must lie inside a buffer of `size` bytes.
-void checkRange(Napi::Env env, uint64_t offset, uint64_t bytes, uint64_t size, const std::string& what) {
-  if (offset > size || bytes > size - offset) {
-    throw Napi::RangeError::New(env, what + ": " + std::to_string(bytes) + " bytes at offset " +
-                                         std::to_string(offset) + " do not fit in a buffer of " +
-                                         std::to_string(size) + " bytes");
-  }
-}
-
-}  // namespace
 
 Napi::Function GpuBuffer::define(Napi::Env env, const GpuBackend& backend) {
   return DefineClass(env, "Buffer",
