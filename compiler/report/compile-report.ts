@@ -10,14 +10,13 @@ import { kernelsPerLayer } from '../passes/schedule.ts';
 /** Token counts the report sizes activation memory for. */
 export const REPORT_TOKENS = [1, 64, 4096] as const;
 
-/** What `dsv3c compile --report` writes for one phase. */
-export function phaseReport(config: ModelConfig, p: CompiledPhase, context: number) {
+/** Op and kernel counts of one phase: cheap, printed by every compile. */
+export function phaseSummary(config: ModelConfig, p: CompiledPhase) {
   const perLayer = kernelsPerLayer(p.schedule);
   const layerKernels = (moe: boolean) => {
     const layer = [...perLayer.keys()].find((l) => isMoeLayer(config, l) === moe);
     return layer === undefined ? null : { layer, kernels: perLayer.get(layer)!.length, ops: perLayer.get(layer)!.map((k) => k.op) };
   };
-  const bind = (tokens: number): Bindings => (p.phase === 'prefill' ? { T: tokens, S: tokens } : { B: tokens, S: context });
   return {
     phase: p.phase,
     opsBeforeFusion: p.model.nodes.length,
@@ -26,6 +25,14 @@ export function phaseReport(config: ModelConfig, p: CompiledPhase, context: numb
     passes: p.run.steps.map((s) => ({ pass: s.pass, ops: s.graph.nodes.length })),
     kernelsPerDenseLayer: layerKernels(false),
     kernelsPerMoeLayer: layerKernels(true),
+  };
+}
+
+/** What `dsv3c compile --report` writes for one phase: the summary plus memory plans and bytes moved. */
+export function phaseReport(config: ModelConfig, p: CompiledPhase, context: number) {
+  const bind = (tokens: number): Bindings => (p.phase === 'prefill' ? { T: tokens, S: tokens } : { B: tokens, S: context });
+  return {
+    ...phaseSummary(config, p),
     kvBytesPerTokenPerLayer: (config.kvLoraRank + config.qkRopeHeadDim) * 2,
     peakActivationBytes: Object.fromEntries(REPORT_TOKENS.map((t) => [t, planMemory(p.schedule, bind(t)).peakBytes])),
     ...(p.phase === 'decode' ? { bytesPerDecodeToken: bytesMoved(p, { B: 1, S: context }), context } : {}),

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { compileModel } from '../../compile-model.ts';
 import { loadConfig } from '../../config/parse-config.ts';
 import { printGraph } from '../../ir/print.ts';
-import { phaseReport } from '../../report/compile-report.ts';
+import { phaseReport, phaseSummary } from '../../report/compile-report.ts';
 import { writeFileAtomic } from '../write-atomic.ts';
 import { UsageError } from '../usage-error.ts';
 
@@ -34,12 +34,12 @@ export function registerCompile(program: Command): void {
       const config = loadConfig(flags.config);
       const phases = compileModel(config, { actQuant: flags.actQuant, disabledPasses: flags.disablePass });
       if (flags.dumpIr) dumpIr(flags.dumpIr, phases);
-      const report = { config: flags.config, actQuant: flags.actQuant, disabledPasses: flags.disablePass, phases: phases.map((p) => phaseReport(config, p, context)) };
       if (flags.report) {
+        const report = { config: flags.config, actQuant: flags.actQuant, disabledPasses: flags.disablePass, phases: phases.map((p) => phaseReport(config, p, context)) };
         mkdirSync(dirname(flags.report), { recursive: true });
         writeFileAtomic(flags.report, `${JSON.stringify(report, null, 2)}\n`);
       }
-      for (const r of report.phases) {
+      for (const r of phases.map((p) => phaseSummary(config, p))) {
         const moe = r.kernelsPerMoeLayer ? `, ${r.kernelsPerMoeLayer.kernels} per MoE layer` : '';
         const dense = r.kernelsPerDenseLayer ? `, ${r.kernelsPerDenseLayer.kernels} per dense layer` : '';
         process.stderr.write(`${r.phase}: ${r.opsBeforeFusion} ops → ${r.opsAfterFusion} after fusion, ${r.kernels} kernels${dense}${moe}\n`);

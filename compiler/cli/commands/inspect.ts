@@ -3,8 +3,9 @@ import { SINGLE_RANK, parseMesh, validateMesh } from '../../config/mesh.ts';
 import type { ModelConfig } from '../../config/model-config.ts';
 import { derivedDims } from '../../config/model-config.ts';
 import { loadConfig } from '../../config/parse-config.ts';
-import { compileModel } from '../../compile-model.ts';
 import { graphCost } from '../../ir/graph-cost.ts';
+import { buildModel } from '../../model/build-model.ts';
+import { runPipeline } from '../../passes/pipeline.ts';
 import { kvBytesPerToken, paramCounts, rankMemory, weightBytes } from '../../model/model-stats.ts';
 import { UsageError } from '../usage-error.ts';
 import { formatInspectReport } from './inspect-format.ts';
@@ -53,8 +54,8 @@ export function inspectReport(config: ModelConfig, opts: Omit<InspectOptions, 'c
   const params = paramCounts(config);
   const kv = kvBytesPerToken(config);
   // One decode token at this context, as the optimized decode graph computes it (absorbed MLA, W8A8).
-  const decode = compileModel(config, { actQuant: 'fp8', disabledPasses: [] }).find((p) => p.phase === 'decode')!;
-  const cost = graphCost(decode.run.graph, { B: 1, S: context });
+  const decode = runPipeline(buildModel(config, 'decode', { actQuant: 'fp8' }), config).graph;
+  const cost = graphCost(decode, { B: 1, S: context });
   const memory = rankMemory(config, mesh, context);
   return {
     config: config.source,

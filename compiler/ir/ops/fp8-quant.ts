@@ -35,3 +35,9 @@ export function quantizeActRows(x: Float64Array, K: number, block: number): { q:
   }
   return { q, s };
 }
+
+/** q · s per 1×block group along the last axis: what a W8A8 GEMM multiplies, as plain values. */
+export function dequantActRows(q: Float64Array, s: Float64Array, K: number, block: number): Float64Array {
+  const kb = Math.ceil(K / block);
+  return q.map((v, i) => v * s[Math.floor(i / K) * kb + Math.floor((i % K) / block)]);
+}

@@ -5,7 +5,7 @@ import { tensor } from '../tensor.ts';
 import type { Bindings, Dim, TensorType } from '../types.ts';
 import { byteSize, numel, resolveShape, tensorType } from '../types.ts';
 import { sigmoid } from './elementwise.ts';
-import { quantizeActRows } from './fp8-quant.ts';
+import { dequantActRows, quantizeActRows } from './fp8-quant.ts';
 import { expectDim, ioBytes, last } from './helpers.ts';
 
 /**
@@ -158,10 +158,7 @@ defineOp({
     return [tensorType('bf16', q.shape)];
   },
   reference([q, s], attrs) {
-    const K = q.shape[q.shape.length - 1];
-    const block = attrs.block as number;
-    const kb = Math.ceil(K / block);
-    return [tensor(q.shape, q.data.map((v, i) => v * s.data[Math.floor(i / K) * kb + Math.floor((i % K) / block)]))];
+    return [tensor(q.shape, dequantActRows(q.data, s.data, q.shape[q.shape.length - 1], attrs.block as number))];
   },
   cost(inputs, outputs, _attrs, bindings) {
     return { flops: numel(resolveShape(inputs[0].shape, bindings)), bytes: ioBytes(inputs, outputs, bindings) };

@@ -4,7 +4,7 @@ import { tensor } from '../tensor.ts';
 import { byteSize, resolveShape, tensorType } from '../types.ts';
 import { boolAttr, expectArity, expectDim, expectRank, ioBytes, numAttr } from './helpers.ts';
 import { sigmoid } from './elementwise.ts';
-import { quantizeActRows } from './fp8-quant.ts';
+import { dequantActRows, quantizeActRows } from './fp8-quant.ts';
 import { dequantBlocks, linearRows } from './linear.ts';
 
 /**
@@ -132,8 +132,7 @@ defineOp({
     const fakeQuant = (v: Float64Array, K: number) => {
       if (!attrs.actQuant) return v;
       const { q, s } = quantizeActRows(v, K, attrs.blockK as number);
-      const kb = Math.ceil(K / (attrs.blockK as number));
-      return q.map((x, i) => x * s[Math.floor(i / K) * kb + Math.floor((i % K) / (attrs.blockK as number))]);
+      return dequantActRows(q, s, K, attrs.blockK as number);
     };
     const xq = fakeQuant(x.data, H);
     const out = new Float64Array(N * H);
