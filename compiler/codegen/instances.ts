@@ -5,6 +5,7 @@
  * a few dozen instances, because the 61 layers repeat the same shapes.
  */
 import type { Node } from '../ir/graph.ts';
+import { valueTypes } from '../ir/graph.ts';
 import { getOp } from '../ir/op.ts';
 import type { DType, Sym } from '../ir/types.ts';
 import type { Schedule } from '../passes/schedule.ts';
@@ -53,10 +54,7 @@ export interface PlanOptions {
   readonly tunables?: Readonly<Record<string, Partial<Tunables>>>;
 }
 
-export function operandsOf(node: Node, schedule: Schedule, layouts = layoutsOf(schedule.graph)): NodeOperands {
-  const types = new Map<number, { dtype: DType; shape: readonly (number | Sym)[] }>();
-  for (const i of schedule.graph.inputs) types.set(i.value.id, i.value.type);
-  for (const n of schedule.graph.nodes) for (const o of n.outputs) types.set(o.id, o.type);
+export function operandsOf(node: Node, schedule: Schedule, layouts = layoutsOf(schedule.graph), types = valueTypes(schedule.graph)): NodeOperands {
   const operand = (id: number) => ({ ...types.get(id)!, strides: layouts.get(id)!.strides });
   return { inputs: node.inputs.map(operand), outputs: node.outputs.map((o) => operand(o.id)) };
 }
@@ -99,6 +97,7 @@ export function instanceFor(family: KernelFamily, node: Node, operands: NodeOper
 /** Every kernel of a schedule as instances for one dialect; identical instances once. */
 export function planKernels(schedule: Schedule, dialect: Dialect, options: PlanOptions = {}): KernelPlan {
   const layouts = layoutsOf(schedule.graph);
+  const types = valueTypes(schedule.graph);
   const byName = new Map<string, KernelInstance>();
   const launches: KernelLaunch[] = [];
   const unsupported = new Set<string>();
@@ -108,7 +107,7 @@ export function planKernels(schedule: Schedule, dialect: Dialect, options: PlanO
       unsupported.add(node.op);
       continue;
     }
-    const inst = instanceFor(family, node, operandsOf(node, schedule, layouts), dialect, options);
+    const inst = instanceFor(family, node, operandsOf(node, schedule, layouts, types), dialect, options);
     const seen = byName.get(inst.name);
     if (seen && JSON.stringify(seen.constants) !== JSON.stringify(inst.constants)) {
       throw new Error(`instance name ${inst.name} is shared by different constants`);

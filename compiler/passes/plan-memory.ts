@@ -21,17 +21,21 @@ export interface MemoryPlan {
   readonly owner: ReadonlyMap<number, number>;
 }
 
+/** A buffer a kernel writes, and the kernels that write it first and read it last. */
+export interface Lifetime {
+  readonly value: number;
+  readonly first: number;
+  readonly last: number;
+}
+
 /**
- * plan-memory — requires: a schedule. Every activation a kernel writes gets a slot in one arena;
- * slots whose lifetimes do not overlap share bytes (greedy, largest first, first fit). Views live
- * in their source's buffer; in-place outputs (the cache writes) in the cache itself, which is
- * state, not arena. Sizes depend on the step's symbols, so a plan is made per binding.
+ * The arena buffers of a schedule: every value a kernel writes whose memory is not a graph input
+ * (weights, step inputs and caches are not arena), with its lifetime in kernel indices.
  */
-export function planMemory(s: Schedule, bindings: Bindings): MemoryPlan {
+export function arenaLifetimes(s: Schedule): { lifetimes: Lifetime[]; owner: Map<number, number> } {
   const { graph, kernels } = s;
-  const types = valueTypes(graph);
   const owner = ownerOfValues(graph);
-  const state = new Set(graph.inputs.map((i) => i.value.id)); // weights, inputs and caches are not arena
+  const state = new Set(graph.inputs.map((i) => i.value.id));
   const first = new Map<number, number>();
   const last = new Map<number, number>();
   kernels.forEach((k, i) => {
@@ -42,21 +46,42 @@ export function planMemory(s: Schedule, bindings: Bindings): MemoryPlan {
     }
   });
   for (const o of graph.outputs) last.set(owner.get(o.value)!, kernels.length);
+  const lifetimes = [...first.keys()].sort((a, b) => a - b).map((v) => ({ value: v, first: first.get(v)!, last: last.get(v) ?? first.get(v)! }));
+  return { lifetimes, owner };
+}
 
-  const wanted = [...first.keys()].map((v) => ({ value: v, bytes: byteSize(types.get(v)!, bindings), first: first.get(v)!, last: last.get(v) ?? first.get(v)! }));
-  wanted.sort((a, b) => b.bytes - a.bytes || a.first - b.first || a.value - b.value);
+/**
+ * Offsets for buffers of known size: those whose lifetimes do not overlap share bytes (greedy,
+ * largest first, first fit). Offsets found for the largest sizes stay valid for any smaller ones
+ * (every slot shrinks in place), so the runtime places once, at its capacity.
+ */
+export function placeSlots(wanted: readonly (Lifetime & { readonly bytes: number })[]): { slots: BufferSlot[]; peakBytes: number } {
+  const order = [...wanted].sort((a, b) => b.bytes - a.bytes || a.first - b.first || a.value - b.value);
   const placed: BufferSlot[] = [];
-  for (const w of wanted) {
+  for (const w of order) {
     const overlapping = placed.filter((p) => p.first <= w.last && w.first <= p.last).sort((a, b) => a.offset - b.offset);
     let offset = 0;
     for (const p of overlapping) {
       if (offset + w.bytes <= p.offset) break;
       offset = Math.max(offset, align(p.offset + p.bytes));
     }
-    placed.push({ ...w, offset });
+    placed.push({ value: w.value, bytes: w.bytes, first: w.first, last: w.last, offset });
   }
   const peakBytes = placed.reduce((m, p) => Math.max(m, p.offset + p.bytes), 0);
-  return { slots: placed.sort((a, b) => a.value - b.value), peakBytes, owner };
+  return { slots: placed.sort((a, b) => a.value - b.value), peakBytes };
+}
+
+/**
+ * plan-memory — requires: a schedule. Every activation a kernel writes gets a slot in one arena
+ * (placeSlots). Views live in their source's buffer; in-place outputs (the cache writes) in the
+ * cache itself, which is state, not arena. Sizes depend on the step's symbols, so a plan is made
+ * per binding.
+ */
+export function planMemory(s: Schedule, bindings: Bindings): MemoryPlan {
+  const types = valueTypes(s.graph);
+  const { lifetimes, owner } = arenaLifetimes(s);
+  const { slots, peakBytes } = placeSlots(lifetimes.map((l) => ({ ...l, bytes: byteSize(types.get(l.value)!, bindings) })));
+  return { slots, peakBytes, owner };
 }
 
 /** Offsets keep 256-byte alignment, what vectorized loads and TMA want. */
@@ -65,7 +90,7 @@ function align(n: number): number {
 }
 
 /** Follows views and in-place outputs back to the value that owns the memory. */
-function ownerOfValues(graph: Graph): Map<number, number> {
+export function ownerOfValues(graph: Graph): Map<number, number> {
   const owner = new Map<number, number>();
   for (const i of graph.inputs) owner.set(i.value.id, i.value.id);
   for (const node of graph.nodes) {

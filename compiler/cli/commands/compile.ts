@@ -1,15 +1,25 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { compileModel } from '../../compile-model.ts';
 import { loadConfig } from '../../config/parse-config.ts';
 import { printGraph } from '../../ir/print.ts';
+import { buildPackageKernels } from '../../package/build-kernels.ts';
+import { dialectFor } from '../../package/dialect-for.ts';
+import { generatePackage } from '../../package/generate-package.ts';
+import { writePackage } from '../../package/write-package.ts';
 import { phaseReport, phaseSummary } from '../../report/compile-report.ts';
-import { writeFileAtomic } from '../write-atomic.ts';
 import { UsageError } from '../usage-error.ts';
+import { writeFileAtomic } from '../write-atomic.ts';
 
 interface CompileFlags {
-  config: string;
+  config?: string;
+  model?: string;
+  target?: string;
+  arch?: string;
+  out?: string;
+  build?: boolean;
+  jobs?: string;
   report?: string;
   dumpIr?: string;
   disablePass: string[];
@@ -20,22 +30,37 @@ interface CompileFlags {
 export function registerCompile(program: Command): void {
   program
     .command('compile')
-    .description('Lower a config to the optimized kernel graph of each phase (prefill, decode)')
-    .requiredOption('--config <file>', 'a DeepseekV3ForCausalLM config.json')
+    .description('Lower a config to the optimized kernel graph of each phase (prefill, decode); with --target, write the generated package')
+    .option('--config <file>', 'a DeepseekV3ForCausalLM config.json')
+    .option('--model <dir>', 'a checkpoint folder (its config.json is compiled)')
+    .option('--target <cuda|hip|cpu>', 'write a package of kernels for this target')
+    .option('--arch <arch>', 'cuda: sm_90a (default) or sm_80; hip: gfx90a (default) or gfx940')
+    .option('--out <dir>', 'the package folder (default: ./dsv3c-<model>-<target>)')
+    .option('--build', 'also compile every kernel (nvcc, hipcc or c++), in parallel, cached by source and flags')
+    .option('--jobs <n>', 'parallel compiler processes for --build (default: the CPUs available)')
     .option('--report <file.json>', 'write op and kernel counts, bytes per decode token and peak activation memory')
     .option('--dump-ir <dir>', 'write the IR as text after the model builder and after each pass')
     .option('--disable-pass <name>', 'leave a pass out (repeatable)', (v: string, all: string[]) => [...all, v], [])
-    .option('--act-quant <fp8|none>', 'fp8: W8A8 (activations quantized per 1×128, DeepSeek\'s fp8 path); none: W8A16', 'fp8')
+    .option('--act-quant <fp8|none>', "fp8: W8A8 (activations quantized per 1×128, DeepSeek's fp8 path); none: W8A16", 'fp8')
     .option('--context <tokens>', 'context length for the decode bytes in the report', '4096')
-    .action((flags: CompileFlags) => {
-      if (flags.actQuant !== 'fp8' && flags.actQuant !== 'none') throw new UsageError(`--act-quant ${flags.actQuant}: expected fp8 or none`);
+    .action(async (flags: CompileFlags) => {
+      const actQuant = flags.actQuant;
+      if (actQuant !== 'fp8' && actQuant !== 'none') throw new UsageError(`--act-quant ${actQuant}: expected fp8 or none`);
       const context = Number(flags.context);
       if (!Number.isInteger(context) || context < 1) throw new UsageError(`--context ${flags.context}: expected a positive whole number`);
-      const config = loadConfig(flags.config);
-      const phases = compileModel(config, { actQuant: flags.actQuant, disabledPasses: flags.disablePass });
+      if (!flags.config === !flags.model) throw new UsageError('give exactly one of --config FILE or --model DIR');
+      if ((flags.out || flags.build || flags.arch) && !flags.target) throw new UsageError('--out, --arch and --build need --target cuda|hip|cpu');
+      const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
+      if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) throw new UsageError(`--jobs ${flags.jobs}: expected a positive whole number`);
+      const configFile = flags.config ?? join(flags.model!, 'config.json');
+      const model = flags.config ? basename(flags.config).replace(/\.json$/, '') : basename(resolve(flags.model!));
+      const dialect = flags.target ? dialectFor(flags.target, flags.arch) : undefined;
+
+      const config = loadConfig(configFile);
+      const phases = compileModel(config, { actQuant, disabledPasses: flags.disablePass });
       if (flags.dumpIr) dumpIr(flags.dumpIr, phases);
       if (flags.report) {
-        const report = { config: flags.config, actQuant: flags.actQuant, disabledPasses: flags.disablePass, phases: phases.map((p) => phaseReport(config, p, context)) };
+        const report = { config: flags.config ?? configFile, actQuant, disabledPasses: flags.disablePass, phases: phases.map((p) => phaseReport(config, p, context)) };
         mkdirSync(dirname(flags.report), { recursive: true });
         writeFileAtomic(flags.report, `${JSON.stringify(report, null, 2)}\n`);
       }
@@ -44,6 +69,16 @@ export function registerCompile(program: Command): void {
         const dense = r.kernelsPerDenseLayer ? `, ${r.kernelsPerDenseLayer.kernels} per dense layer` : '';
         process.stderr.write(`${r.phase}: ${r.opsBeforeFusion} ops → ${r.opsAfterFusion} after fusion, ${r.kernels} kernels${dense}${moe}\n`);
       }
+      if (!dialect) return;
+
+      const out = flags.out ?? `dsv3c-${model}-${dialect.target}`;
+      const files = generatePackage(config, phases, { model, dialect, actQuant, disabledPasses: flags.disablePass });
+      writePackage(out, files);
+      const kernels = [...files.keys()].filter((f) => f.startsWith('kernels/')).length;
+      process.stderr.write(`wrote ${out}: ${kernels} kernel sources for ${dialect.target} ${dialect.arch}, plan.json, manifest.json, index.ts\n`);
+      if (!flags.build) return;
+      const result = await buildPackageKernels(out, { jobs, onProgress: (p) => process.stderr.write(`build ${p.done}/${p.total} (${p.cached} cached) ${p.instance}\n`) });
+      process.stderr.write(`built ${result.kernels} kernels in ${result.seconds.toFixed(1)} s: ${result.compiled} compiled, ${result.cached} from the cache (${result.cacheDir})\n`);
     });
 }
 

@@ -1,4 +1,5 @@
 /** Importing this module registers every kernel family (one per file). */
+import './add.ts';
 import './fused-rms-norm.ts';
 import './act-quant-fp8.ts';
 import './embedding.ts';

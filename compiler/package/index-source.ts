@@ -1,0 +1,80 @@
+/**
+ * index.ts of a generated package, written with ts-morph rather than by string pasting so the
+ * output is a syntax tree printed one way (formatting, quoting, import order) every time. It is
+ * the typed entry users import: what the package was compiled for, and `load` / `generate`,
+ * which hand the package folder to the runtime (runtime/src/index.ts).
+ */
+import { IndentationText, NewLineKind, Project, QuoteKind, VariableDeclarationKind } from 'ts-morph';
+import type { Plan } from './plan-format.ts';
+
+export interface IndexFacts {
+  readonly model: string;
+  readonly plan: Plan;
+  readonly vocabSize: number;
+  readonly maxPositions: number;
+  readonly header: string;
+}
+
+export function indexSource(facts: IndexFacts): string {
+  const project = new Project({
+    useInMemoryFileSystem: true,
+    manipulationSettings: { indentationText: IndentationText.TwoSpaces, newLineKind: NewLineKind.LineFeed, quoteKind: QuoteKind.Single },
+  });
+  const file = project.createSourceFile('index.ts', '', { overwrite: true });
+  const { plan } = facts;
+
+  file.addImportDeclaration({ moduleSpecifier: 'node:url', namedImports: ['fileURLToPath'] });
+  file.addImportDeclaration({ moduleSpecifier: 'dsv3c/runtime', isTypeOnly: true, namedImports: ['GenerateOptions', 'GeneratedToken', 'LoadOptions', 'ModelSession'] });
+  file.addImportDeclaration({ moduleSpecifier: 'dsv3c/runtime', namedImports: ['loadModel'] });
+
+  file.addVariableStatement({
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    docs: ['This folder: plan.json, manifest.json, kernels/ and (after --build) build/.'],
+    declarations: [{ name: 'packageDir', initializer: "fileURLToPath(new URL('.', import.meta.url))" }],
+  });
+  const info = {
+    model: facts.model,
+    target: plan.target.target,
+    arch: plan.target.arch,
+    actQuant: plan.actQuant,
+    disabledPasses: plan.disabledPasses,
+    vocabSize: facts.vocabSize,
+    maxPositions: facts.maxPositions,
+    kernelsPerStep: Object.fromEntries(plan.phases.map((p) => [p.phase, p.kernels.length])),
+  };
+  file.addVariableStatement({
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    docs: ['What this package was compiled for.'],
+    declarations: [{ name: 'compiledFor', initializer: `${JSON.stringify(info, null, 2).replace(/"([A-Za-z_]\w*)":/g, '$1:').replace(/"/g, "'")} as const` }],
+  });
+  file.addFunction({
+    isExported: true,
+    isAsync: true,
+    name: 'load',
+    docs: ['Loads the checkpoint folder `modelDir` (config.json, safetensors shards, tokenizer.json) onto the device this package targets.'],
+    parameters: [
+      { name: 'modelDir', type: 'string' },
+      { name: 'options', type: 'LoadOptions', initializer: '{}' },
+    ],
+    returnType: 'Promise<ModelSession>',
+    statements: ['return loadModel(packageDir, modelDir, options);'],
+  });
+  file.addFunction({
+    isExported: true,
+    isAsync: true,
+    isGenerator: true,
+    name: 'generate',
+    docs: ['Loads, streams the tokens generated for one prompt, and releases the model.'],
+    parameters: [
+      { name: 'modelDir', type: 'string' },
+      { name: 'prompt', type: 'string | readonly number[]' },
+      { name: 'options', type: 'GenerateOptions & LoadOptions', initializer: '{}' },
+    ],
+    returnType: 'AsyncGenerator<GeneratedToken>',
+    statements: ['const session = await load(modelDir, options);', 'try {', '  yield* session.generate(prompt, options);', '} finally {', '  session.dispose();', '}'],
+  });
+  file.formatText({ indentSize: 2, convertTabsToSpaces: true });
+  return `${facts.header}\n${file.getFullText()}`;
+}

@@ -1,0 +1,32 @@
+/**
+ * JSON for files people read and diff: two-space indentation, but any array or object whose
+ * one-line form fits in `width` characters stays on one line (a kernel's argument, a shape).
+ * Deterministic: key order is insertion order, as JSON.stringify's. Linear time: each value's
+ * one-line and indented forms are built once, from its children's.
+ */
+export function jsonText(value: unknown, width = 100): string {
+  return `${format(value, '', width).pretty}\n`;
+}
+
+interface Formatted {
+  /** One line, a space after each separator: {"a": 1, "b": [2, 3]}. */
+  readonly flat: string;
+  readonly pretty: string;
+}
+
+function format(value: unknown, indent: string, width: number): Formatted {
+  if (value === null || typeof value !== 'object') {
+    const text = JSON.stringify(value);
+    if (text === undefined) throw new Error('jsonText: a value JSON cannot hold');
+    return { flat: text, pretty: text };
+  }
+  const inner = `${indent}  `;
+  const isArray = Array.isArray(value);
+  const entries = isArray ? value.map((v) => ['', v] as const) : Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+  const key = (k: string) => (isArray ? '' : `${JSON.stringify(k)}: `);
+  const parts = entries.map(([k, v]) => ({ key: key(k), ...format(v, inner, width) }));
+  const [open, close] = isArray ? ['[', ']'] : ['{', '}'];
+  const flat = `${open}${parts.map((p) => p.key + p.flat).join(', ')}${close}`;
+  if (parts.length === 0 || flat.length + indent.length <= width) return { flat, pretty: flat };
+  return { flat, pretty: `${open}\n${parts.map((p) => inner + p.key + p.pretty).join(',\n')}\n${indent}${close}` };
+}

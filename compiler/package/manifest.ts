@@ -1,0 +1,79 @@
+/**
+ * manifest.json: every weight the kernels read and how to make it from the checkpoint. A weight
+ * is either one checkpoint tensor as stored (`checkpoint`) or derived at load time from several
+ * (`recipe`, see compiler/ir/recipes.ts for each kind's float64 semantics). `sources` lists the
+ * checkpoint tensors the manifest reads with the dtype and shape they must have, so a loader can
+ * check the whole checkpoint before it reads a byte of data.
+ */
+import type { ModelConfig } from '../config/model-config.ts';
+import type { DerivedRecipe, Graph } from '../ir/graph.ts';
+import type { DType } from '../ir/types.ts';
+import { DTYPE_BYTES } from '../ir/types.ts';
+import type { CheckpointDType } from '../model/checkpoint-tensors.ts';
+import { checkpointTensors } from '../model/checkpoint-tensors.ts';
+
+export const MANIFEST_FORMAT = 'dsv3c-manifest/1';
+
+export interface ManifestWeight {
+  /** The graph input's name: a checkpoint tensor name, or a derived name such as `…experts.gate_up.weight`. */
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly bytes: number;
+  /** Set when the weight is a checkpoint tensor stored as the kernels read it. */
+  readonly checkpoint?: string;
+  /** Set when the weight is derived from checkpoint tensors at load time. */
+  readonly recipe?: DerivedRecipe;
+}
+
+/** Checkpoint tensors of one dtype and shape (grouped: DeepSeek-V3 reads 90,427 tensors of 17 kinds). */
+export interface ManifestSourceGroup {
+  readonly dtype: CheckpointDType;
+  readonly shape: readonly number[];
+  readonly names: readonly string[];
+}
+
+export interface Manifest {
+  readonly format: typeof MANIFEST_FORMAT;
+  /** Sorted by name; the union over the phases (prefill and decode share most weights). */
+  readonly weights: readonly ManifestWeight[];
+  /** Checkpoint tensors read, grouped by dtype and shape; names sorted. */
+  readonly sources: readonly ManifestSourceGroup[];
+  readonly totalBytes: number;
+}
+
+/** The weights of the given graphs (their `weight` inputs), with the checkpoint tensors they need. */
+export function buildManifest(config: ModelConfig, graphs: readonly Graph[]): Manifest {
+  const byName = new Map<string, ManifestWeight>();
+  for (const g of graphs) {
+    for (const input of g.inputs) {
+      if (input.role !== 'weight' || byName.has(input.name)) continue;
+      const shape = input.value.type.shape.map((d) => {
+        if (typeof d !== 'number') throw new Error(`weight ${input.name} has a symbolic dimension ${d}`);
+        return d;
+      });
+      const bytes = shape.reduce((a, d) => a * d, DTYPE_BYTES[input.value.type.dtype]);
+      const base = { name: input.name, dtype: input.value.type.dtype, shape, bytes };
+      byName.set(input.name, input.recipe ? { ...base, recipe: input.recipe } : { ...base, checkpoint: input.name });
+    }
+  }
+  const weights = [...byName.values()].sort((a, b) => compare(a.name, b.name));
+  const expected = new Map(checkpointTensors(config).map((t) => [t.name, t]));
+  const used = new Set<string>();
+  for (const w of weights) for (const s of w.recipe ? w.recipe.sources : [w.checkpoint!]) used.add(s);
+  const groups = new Map<string, { dtype: CheckpointDType; shape: readonly number[]; names: string[] }>();
+  for (const name of [...used].sort(compare)) {
+    const t = expected.get(name);
+    if (!t) throw new Error(`weight source ${name} is not a tensor of this config's checkpoint`);
+    const key = `${t.dtype}[${t.shape.join(',')}]`;
+    const group = groups.get(key) ?? { dtype: t.dtype, shape: t.shape, names: [] };
+    group.names.push(name);
+    groups.set(key, group);
+  }
+  const sources = [...groups.keys()].sort(compare).map((k) => groups.get(k)!);
+  return { format: MANIFEST_FORMAT, weights, sources, totalBytes: weights.reduce((a, w) => a + w.bytes, 0) };
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

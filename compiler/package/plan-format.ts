@@ -1,0 +1,90 @@
+/**
+ * plan.json: what the runtime executes, per phase, with no compiler in the loop. Every size is a
+ * shape over the step symbols (T tokens of a prefill, B sequences of a decode, S cache positions),
+ * so one plan serves every step; the runtime binds the symbols, places the arena once at its
+ * capacity (compiler/passes/plan-memory.ts placeSlots) and launches the kernels in order.
+ */
+import type { InputRole, Phase } from '../ir/graph.ts';
+import type { DType, Shape, Sym } from '../ir/types.ts';
+
+export const PLAN_FORMAT = 'dsv3c-plan/1';
+
+/** Where an operand's memory is: a graph input's buffer (weight, step input, cache) or an arena slot. */
+export type BufferRef = { readonly input: string } | { readonly arena: number };
+
+export interface PlanArg {
+  readonly buffer: BufferRef;
+  /** Elements from the buffer's start to the operand's first element (a view's offset). */
+  readonly offset: number;
+  readonly dtype: DType;
+}
+
+export interface PlanKernel {
+  /** The instance, also the file kernels/<instance><ext> and the exported symbol. */
+  readonly instance: string;
+  /** Where in the model it sits, e.g. layers.3.mlp. */
+  readonly scope: string;
+  readonly op: string;
+  /** One per kernel parameter: inputs then outputs. */
+  readonly args: readonly PlanArg[];
+  /** Step symbols passed as int64 after the pointers. */
+  readonly symbols: readonly Sym[];
+  /** C expressions in the symbols (compiler/codegen/expr.ts evaluates them). */
+  readonly grid: readonly [string, string, string];
+  readonly block: readonly [number, number, number];
+  readonly sharedBytes: number;
+}
+
+export interface PlanInput {
+  readonly name: string;
+  readonly role: InputRole;
+  readonly dtype: DType;
+  readonly shape: Shape;
+}
+
+export interface PlanArenaBuffer {
+  /** The IR value id (for --dump-ir cross-reference). */
+  readonly id: number;
+  readonly dtype: DType;
+  readonly shape: Shape;
+  /** Index of the kernel that writes it first and that reads it last (kernels.length: a step output). */
+  readonly first: number;
+  readonly last: number;
+}
+
+export interface PlanOutput {
+  readonly name: string;
+  readonly buffer: BufferRef;
+  readonly offset: number;
+  readonly dtype: DType;
+  readonly shape: Shape;
+}
+
+export interface PhasePlan {
+  readonly phase: Phase;
+  readonly symbols: readonly Sym[];
+  /** Decode steps have fixed shapes per batch size: CUDA graphs can capture and replay them. */
+  readonly capturable: boolean;
+  /** Step inputs and caches (weights are in manifest.json and referenced by name). */
+  readonly inputs: readonly PlanInput[];
+  readonly weights: readonly string[];
+  readonly arena: readonly PlanArenaBuffer[];
+  readonly kernels: readonly PlanKernel[];
+  readonly outputs: readonly PlanOutput[];
+}
+
+export interface PlanTarget {
+  readonly target: 'cuda' | 'hip' | 'cpu';
+  readonly arch: string;
+  /** File extension of each kernel source in kernels/. */
+  readonly ext: string;
+}
+
+export interface Plan {
+  readonly format: typeof PLAN_FORMAT;
+  readonly model: string;
+  readonly target: PlanTarget;
+  readonly actQuant: 'fp8' | 'none';
+  readonly disabledPasses: readonly string[];
+  readonly phases: readonly PhasePlan[];
+}

@@ -1,0 +1,57 @@
+/**
+ * A compiled phase as plan.json (plan-format.ts): the kernel launches of codegen's KernelPlan with
+ * every operand resolved to the buffer that owns its memory and the element offset into it.
+ */
+import type { KernelPlan } from '../codegen/instances.ts';
+import { layoutsOf } from '../codegen/layout.ts';
+import type { CompiledPhase } from '../compile-model.ts';
+import { valueTypes } from '../ir/graph.ts';
+import { SYMBOLS } from '../ir/types.ts';
+import type { Sym } from '../ir/types.ts';
+import { arenaLifetimes } from '../passes/plan-memory.ts';
+import type { BufferRef, PhasePlan, PlanArg } from './plan-format.ts';
+
+export function phasePlan(compiled: CompiledPhase, kernels: KernelPlan): PhasePlan {
+  const { schedule } = compiled;
+  const { graph } = schedule;
+  if (kernels.unsupported.length > 0) throw new Error(`${graph.phase}: no kernel family implements ${kernels.unsupported.join(', ')}`);
+  const types = valueTypes(graph);
+  const layouts = layoutsOf(graph);
+  const { lifetimes, owner } = arenaLifetimes(schedule);
+  const inputName = new Map(graph.inputs.map((i) => [i.value.id, i.name]));
+  const instances = new Map(kernels.instances.map((i) => [i.name, i]));
+
+  const ref = (id: number): { buffer: BufferRef; offset: number } => {
+    const root = owner.get(id)!;
+    const name = inputName.get(root);
+    return { buffer: name === undefined ? { arena: root } : { input: name }, offset: layouts.get(id)!.offset };
+  };
+  const arg = (id: number): PlanArg => ({ ...ref(id), dtype: types.get(id)!.dtype });
+
+  const used = new Set<Sym>();
+  const planned = kernels.launches.map(({ node, instance }) => {
+    const inst = instances.get(instance)!;
+    for (const s of inst.symbols) used.add(s);
+    return {
+      instance,
+      scope: node.scope,
+      op: node.op,
+      args: [...node.inputs.map(arg), ...node.outputs.map((o) => arg(o.id))],
+      symbols: inst.symbols,
+      grid: inst.launch.grid,
+      block: inst.launch.block,
+      sharedBytes: inst.launch.sharedBytes,
+    };
+  });
+  const weights = graph.inputs.filter((i) => i.role === 'weight').map((i) => i.name);
+  return {
+    phase: graph.phase,
+    symbols: SYMBOLS.filter((s) => used.has(s)),
+    capturable: schedule.capturable,
+    inputs: graph.inputs.filter((i) => i.role !== 'weight').map((i) => ({ name: i.name, role: i.role, dtype: i.value.type.dtype, shape: i.value.type.shape })),
+    weights: [...weights].sort(),
+    arena: lifetimes.map((l) => ({ id: l.value, dtype: types.get(l.value)!.dtype, shape: types.get(l.value)!.shape, first: l.first, last: l.last })),
+    kernels: planned,
+    outputs: graph.outputs.map((o) => ({ name: o.name, ...ref(o.value), dtype: types.get(o.value)!.dtype, shape: types.get(o.value)!.shape })),
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * plan.json and manifest.json are the whole contract between compiler and runtime, so their
+ * invariants are checked on every config: every kernel argument names a buffer that exists and
+ * is alive at that kernel, argument counts match the kernel source, grids evaluate for any step,
+ * and every weight a plan reads is in the manifest with a source the checkpoint holds.
+ */
+import { describe, expect, it } from 'vitest';
+import { evalExpr } from '../../compiler/codegen/expr.ts';
+import { compileModel } from '../../compiler/compile-model.ts';
+import { loadConfig } from '../../compiler/config/parse-config.ts';
+import { checkpointTensors } from '../../compiler/model/checkpoint-tensors.ts';
+import { dialectFor } from '../../compiler/package/dialect-for.ts';
+import { generatePackage } from '../../compiler/package/generate-package.ts';
+import type { Manifest } from '../../compiler/package/manifest.ts';
+import type { Plan } from '../../compiler/package/plan-format.ts';
+
+const CONFIGS = ['tiny-moe-128', 'tiny-noqlora', 'tiny-bf16-dense1', 'tiny-v3-offgrid', 'deepseek-v3'];
+
+describe.each(CONFIGS)('package of %s', (name) => {
+  const config = loadConfig(`configs/${name}.json`);
+  const phases = compileModel(config, { actQuant: 'fp8', disabledPasses: [] });
+  const files = generatePackage(config, phases, { model: name, dialect: dialectFor('cpu'), actQuant: 'fp8', disabledPasses: [] });
+  const plan = JSON.parse(files.get('plan.json')!) as Plan;
+  const manifest = JSON.parse(files.get('manifest.json')!) as Manifest;
+
+  it('plans every kernel of every phase against buffers that exist and are alive', () => {
+    expect(plan.phases.map((p) => p.phase)).toEqual(['prefill', 'decode']);
+    for (const phase of plan.phases) {
+      const inputs = new Set(phase.inputs.map((i) => i.name));
+      const weights = new Set(phase.weights);
+      const arena = new Map(phase.arena.map((a) => [a.id, a]));
+      expect(phase.kernels.length).toBe(phases.find((p) => p.phase === phase.phase)!.schedule.kernels.length);
+      phase.kernels.forEach((k, index) => {
+        const source = files.get(`kernels/${k.instance}.cc`);
+        expect(source, k.instance).toBeDefined();
+        // The header lists the parameters: pointers, then the symbols as int64.
+        const declared = /\/\/ arguments: (.*)/.exec(source!)![1].split(', ');
+        expect(declared.length, k.instance).toBe(k.args.length + k.symbols.length);
+        for (const a of k.args) {
+          if ('input' in a.buffer) expect(inputs.has(a.buffer.input) || weights.has(a.buffer.input), a.buffer.input).toBe(true);
+          else {
+            const slot = arena.get(a.buffer.arena);
+            expect(slot, `arena ${a.buffer.arena}`).toBeDefined();
+            expect(index).toBeGreaterThanOrEqual(slot!.first);
+            expect(index).toBeLessThanOrEqual(slot!.last);
+          }
+          expect(a.offset).toBeGreaterThanOrEqual(0);
+        }
+        for (const bindings of [{ T: 1, B: 1, S: 1 }, { T: 37, B: 5, S: 64 }]) {
+          for (const g of k.grid) expect(evalExpr(g, bindings)).toBeGreaterThanOrEqual(1);
+        }
+      });
+      expect(phase.outputs.map((o) => o.name)).toContain('logits');
+    }
+  });
+
+  it('has a manifest with every weight the plans read, made from tensors the checkpoint holds', () => {
+    const weights = new Map(manifest.weights.map((w) => [w.name, w]));
+    for (const phase of plan.phases) for (const w of phase.weights) expect(weights.has(w), w).toBe(true);
+    const expected = new Map(checkpointTensors(config).map((t) => [t.name, t]));
+    const sources = manifest.sources.flatMap((g) => g.names.map((n) => ({ name: n, dtype: g.dtype, shape: g.shape })));
+    for (const s of sources) {
+      expect(expected.get(s.name)?.shape, s.name).toEqual(s.shape);
+      expect(expected.get(s.name)?.dtype, s.name).toBe(s.dtype);
+    }
+    const named = new Set(sources.map((s) => s.name));
+    for (const w of manifest.weights) for (const s of w.recipe?.sources ?? [w.checkpoint!]) expect(named.has(s), s).toBe(true);
+    expect(manifest.totalBytes).toBe(manifest.weights.reduce((a, w) => a + w.bytes, 0));
+  });
+});
