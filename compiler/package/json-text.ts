@@ -9,8 +9,8 @@ export function jsonText(value: unknown, width = 100): string {
 }
 
 interface Formatted {
-  /** One line, a space after each separator: {"a": 1, "b": [2, 3]}. */
-  readonly flat: string;
+  /** One line, a space after each separator ({"a": 1, "b": [2, 3]}); absent when longer than the width. */
+  readonly flat?: string;
   readonly pretty: string;
 }
 
@@ -26,7 +26,12 @@ function format(value: unknown, indent: string, width: number): Formatted {
   const key = (k: string) => (isArray ? '' : `${JSON.stringify(k)}: `);
   const parts = entries.map(([k, v]) => ({ key: key(k), ...format(v, inner, width) }));
   const [open, close] = isArray ? ['[', ']'] : ['{', '}'];
-  const flat = `${open}${parts.map((p) => p.key + p.flat).join(', ')}${close}`;
-  if (parts.length === 0 || flat.length + indent.length <= width) return { flat, pretty: flat };
-  return { flat, pretty: `${open}\n${parts.map((p) => inner + p.key + p.pretty).join(',\n')}\n${indent}${close}` };
+  // A container fits on one line only if each part does: long lists never build a one-line form.
+  let flat: string | undefined;
+  if (parts.every((p) => p.flat !== undefined)) {
+    const line = `${open}${parts.map((p) => p.key + p.flat).join(', ')}${close}`;
+    if (parts.length === 0 || line.length + indent.length <= width) flat = line;
+  }
+  if (flat !== undefined) return { flat, pretty: flat };
+  return { pretty: `${open}\n${parts.map((p) => inner + p.key + p.pretty).join(',\n')}\n${indent}${close}` };
 }
