@@ -18,6 +18,12 @@ export interface BuildCommand {
   readonly tool: string;
   /** Flags only: the source and output paths are added by `argv`. */
   readonly flags: readonly string[];
+  /**
+   * Variables the compiler's environment must have, on top of the caller's (`buildEnv`). hipcc
+   * reads HIP_PLATFORM: unset, Debian's hipcc (ROCm 5.2) picks nvidia when it finds nvcc and
+   * hands our --offload-arch to nvcc, which rejects it.
+   */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /** nvcc for CUDA, hipcc for HIP, c++ for the cpu; `tool` overrides the executable (a found path). */
@@ -25,12 +31,13 @@ export function buildCommand(d: Dialect, kind: BuildKind, tool?: string): BuildC
   switch (d.target) {
     case 'cuda': {
       const sm = d.arch.replace(/^sm_/, '');
-      return { tool: tool ?? 'nvcc', flags: ['-std=c++17', '-O3', '-gencode', `arch=compute_${sm},code=sm_${sm}`, '-Werror', 'all-warnings', kind === 'object' ? '-c' : '-cubin'] };
+      return { tool: tool ?? 'nvcc', flags: ['-std=c++17', '-O3', '-gencode', `arch=compute_${sm},code=sm_${sm}`, '-Werror', 'all-warnings', kind === 'object' ? '-c' : '-cubin'], env: {} };
     }
     case 'hip':
-      return { tool: tool ?? 'hipcc', flags: ['-std=c++17', '-O3', `--offload-arch=${d.arch}`, kind === 'object' ? '-c' : '--genco'] };
+      // -Wall -Werror: warnings fail the build, as -Werror all-warnings does for nvcc.
+      return { tool: tool ?? 'hipcc', flags: ['-std=c++17', '-O3', `--offload-arch=${d.arch}`, '-Wall', '-Werror', kind === 'object' ? '-c' : '--genco'], env: { HIP_PLATFORM: 'amd' } };
     case 'cpu':
-      return { tool: tool ?? process.env.CXX ?? 'c++', flags: ['-std=c++17', '-O2', '-fPIC', `-I${CPU_INCLUDE}`, kind === 'object' ? '-c' : '-shared'] };
+      return { tool: tool ?? process.env.CXX ?? 'c++', flags: ['-std=c++17', '-O2', '-fPIC', `-I${CPU_INCLUDE}`, kind === 'object' ? '-c' : '-shared'], env: {} };
   }
 }
 
@@ -39,11 +46,18 @@ export function argv(cmd: BuildCommand, source: string, output: string, extra: r
   return [...cmd.flags, ...extra, '-o', output, source];
 }
 
-/** sha256 of the tool's name, its flags and the source: the name of the binary in a cache. */
+/** The environment to run `cmd.tool` in: the given one (the process's) plus `cmd.env`. */
+export function buildEnv(cmd: BuildCommand, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...base, ...cmd.env };
+}
+
+/** sha256 of the tool's name, its flags, its environment and the source: the name of the binary in a cache. */
 export function cacheKey(source: string, cmd: BuildCommand, extra: readonly string[] = []): string {
   const h = createHash('sha256');
   h.update(path.basename(cmd.tool));
   for (const f of [...cmd.flags, ...extra]) h.update(`\0${f}`);
+  // Only when set, so that keys of builds without an environment stay what they were.
+  for (const k of Object.keys(cmd.env).sort()) h.update(`\0env:${k}=${cmd.env[k]}`);
   h.update('\0\0');
   h.update(source);
   return h.digest('hex');

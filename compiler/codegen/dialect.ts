@@ -70,6 +70,14 @@ const GPU_COMMON = {
   f32ToBits: '__float_as_uint(f)',
 } as const;
 
+/**
+ * bf16 as its 16 bits with the prelude's bit-math conversions (round to nearest even, NaN kept
+ * quiet): the cpu, and HIP, whose bf16 header and type changed name across ROCm releases
+ * (hip_bfloat16.h in 5.2, which Debian ships; hip_bf16.h's __hip_bfloat16 from 5.7). CDNA2/3 have
+ * no f32→bf16 instruction, so the headers do this same bit math; prelude.test.ts checks it.
+ */
+const SOFT_BF16 = { type: 'uint16_t', toF32: 'as_f32(uint32_t(v) << 16)', fromF32: 'bf16_soft_round(x)' } as const;
+
 /** CUDA for one SM architecture: sm_90a (H100/H200, hardware fp8) or sm_80 (A100, emulated fp8). */
 export function cudaDialect(arch: 'sm_90a' | 'sm_80'): Dialect {
   const hardware = arch !== 'sm_80';
@@ -106,9 +114,9 @@ export function hipDialect(arch: 'gfx90a' | 'gfx940'): Dialect {
     arch,
     ext: '.hip',
     warpSize: 64,
-    includes: ['<cstdint>', '<hip/hip_runtime.h>', '<hip/hip_bf16.h>'],
+    includes: ['<cstdint>', '<hip/hip_runtime.h>'],
     shflXor: '__shfl_xor(v, o)',
-    bf16: { type: '__hip_bfloat16', toF32: '__bfloat162float(v)', fromF32: '__float2bfloat16(x)' },
+    bf16: SOFT_BF16,
     fp8: {
       hardware: false,
       decode: null,
@@ -137,7 +145,7 @@ export const CPU_DIALECT: Dialect = {
   constantTable: 'static const',
   syncThreads: '(void)0',
   shflXor: 'v',
-  bf16: { type: 'uint16_t', toF32: 'as_f32(uint32_t(v) << 16)', fromF32: 'bf16_soft_round(x)' },
+  bf16: SOFT_BF16,
   fp8: { hardware: false, decode: null, encode: null, note: 'cpu: e4m3fn decoded and encoded in software' },
   bitsToF32: '__builtin_bit_cast(float, u)',
   f32ToBits: '__builtin_bit_cast(uint32_t, f)',

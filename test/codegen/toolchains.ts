@@ -1,6 +1,7 @@
 /**
- * Finding and running the GPU compilers for the compile tests, and reading ptxas -v: which entry
- * functions it compiled, with how many registers and how many bytes of spill stores and loads.
+ * Finding and running the GPU compilers for the compile tests, and reading what they report per
+ * kernel: ptxas -v (registers, bytes of spill stores and loads) and clang's AMDGPU resource remarks
+ * (VGPRs, SGPRs, spills, scratch).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -62,6 +63,46 @@ export function parsePtxas(output: string): Map<string, PtxasEntry> {
     if (used) current.registers = Number(used[1]);
     const smem = /(\d+) bytes smem/.exec(line);
     if (smem) current.sharedBytes = Number(smem[1]);
+  }
+  return entries;
+}
+
+export interface AmdEntry {
+  readonly name: string;
+  vgprs: number;
+  sgprs: number;
+  agprs: number;
+  scratchBytes: number; // per lane
+  vgprSpill: number;
+  sgprSpill: number;
+  ldsBytes: number;
+}
+
+/**
+ * Kernels from clang's AMDGPU resource remarks (hipcc -Rpass-analysis=kernel-resource-usage), keyed
+ * by name: "remark: Function Name: NAME", then one "remark:     FIELD: N" line per resource.
+ */
+export function parseAmdResourceUsage(output: string): Map<string, AmdEntry> {
+  const fields: Record<string, keyof Omit<AmdEntry, 'name'>> = {
+    VGPRs: 'vgprs',
+    SGPRs: 'sgprs',
+    AGPRs: 'agprs',
+    'ScratchSize [bytes/lane]': 'scratchBytes',
+    'VGPRs Spill': 'vgprSpill',
+    'SGPRs Spill': 'sgprSpill',
+    'LDS Size [bytes/block]': 'ldsBytes',
+  };
+  const entries = new Map<string, AmdEntry>();
+  let current: AmdEntry | null = null;
+  for (const line of output.split('\n')) {
+    const name = /remark: Function Name: (\S+)/.exec(line);
+    if (name) {
+      current = { name: name[1], vgprs: -1, sgprs: -1, agprs: -1, scratchBytes: -1, vgprSpill: -1, sgprSpill: -1, ldsBytes: -1 };
+      entries.set(current.name, current);
+      continue;
+    }
+    const field = /remark: {2,}([^:]+): (\d+)/.exec(line);
+    if (current && field && field[1] in fields) current[fields[field[1]]] = Number(field[2]);
   }
   return entries;
 }
