@@ -15,3 +15,4 @@ import './mla-attention.ts';
 import './moe-route.ts';
 import './moe-dispatch.ts';
 import './moe-combine.ts';
+import './sample.ts';

@@ -11,3 +11,4 @@ import './gemm.ts';
 import './fused-norm.ts';
 import './mla-absorbed.ts';
 import './moe-lowered.ts';
+import './sample.ts';
