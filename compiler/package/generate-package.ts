@@ -8,6 +8,7 @@ import type { KernelInstance, PlanOptions } from '../codegen/instances.ts';
 import { planKernels } from '../codegen/instances.ts';
 import { renderInstance } from '../codegen/render.ts';
 import type { CompiledPhase } from '../compile-model.ts';
+import { configFingerprint } from '../config/config-fingerprint.ts';
 import type { ModelConfig } from '../config/model-config.ts';
 import { indexSource } from './index-source.ts';
 import { buildManifest } from './manifest.ts';
@@ -40,6 +41,7 @@ export function generatePackage(config: ModelConfig, phases: readonly CompiledPh
   const plan: Plan = {
     format: PLAN_FORMAT,
     model,
+    configSha256: configFingerprint(config),
     target: { target: d.target, arch: d.arch, ext: d.ext },
     actQuant: options.actQuant,
     disabledPasses: options.disabledPasses,

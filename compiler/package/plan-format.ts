@@ -83,6 +83,8 @@ export interface PlanTarget {
 export interface Plan {
   readonly format: typeof PLAN_FORMAT;
   readonly model: string;
+  /** compiler/config/config-fingerprint.ts of the config compiled: loading checks the checkpoint's against it. */
+  readonly configSha256: string;
   readonly target: PlanTarget;
   readonly actQuant: 'fp8' | 'none';
   readonly disabledPasses: readonly string[];

@@ -24,6 +24,14 @@ export function routeParams(config: ModelConfig): RouteParams {
   };
 }
 
+/**
+ * Test instrumentation: when set, called with each routed token's decision margin, the smallest
+ * gap (in biased-score units) between a choice and the best alternative it beat, over the group
+ * choice and the expert choice. A run on other hardware that perturbs scores by more than this
+ * may route differently: end-to-end tests use it to tell knife-edge tokens from real errors.
+ */
+export const routingObserver: { onMargin: ((margin: number) => void) | null } = { onMargin: null };
+
 /** scores: sigmoid of the router logits [E]; bias: e_score_correction_bias [E]. */
 export function routeToken(scores: ArrayLike<number>, bias: ArrayLike<number>, p: RouteParams): { idx: number[]; weights: number[] } {
   const E = scores.length;
@@ -34,12 +42,22 @@ export function routeToken(scores: ArrayLike<number>, bias: ArrayLike<number>, p
   const keptGroups = topIndices(groupScores(biased, p.nGroup), p.topkGroup);
   const masked = biased.map((b, e) => (keptGroups.includes(Math.floor(e / perGroup)) ? b : -Infinity));
   const idx = topIndices(masked, p.topK);
+  if (routingObserver.onMargin) routingObserver.onMargin(Math.min(choiceMargin(groupScores(biased, p.nGroup), keptGroups), choiceMargin(masked, idx)));
 
   const chosen = idx.map((e) => scores[e]);
   let sum = 0;
   for (const s of chosen) sum += s;
   const norm = p.normTopkProb ? sum : 1;
   return { idx, weights: chosen.map((s) => (s / norm) * p.routedScalingFactor) };
+}
+
+/** The smallest gap between a chosen value and the largest value not chosen (Infinity when all are chosen). */
+function choiceMargin(values: readonly number[], chosen: readonly number[]): number {
+  let best = -Infinity;
+  values.forEach((v, i) => {
+    if (!chosen.includes(i) && v > best) best = v;
+  });
+  return best === -Infinity ? Infinity : Math.min(...chosen.map((i) => values[i])) - best;
 }
 
 /** Each group's score: the sum of its two largest biased scores. biased [nGroup × perGroup]. */

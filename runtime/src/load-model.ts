@@ -1,0 +1,123 @@
+/**
+ * loadModel(packageDir, modelDir): from a compiled package and a checkpoint folder to a session
+ * that generates. Everything that can be checked is checked before a byte of weights moves: the
+ * package's files and binaries, the checkpoint's config against the one compiled, every tensor
+ * the manifest reads (name, dtype, shape), and whether weights, KV cache and activations fit the
+ * memory budget. Then weights stream in (progress bar), kernels load, and the executor is built.
+ */
+import { join } from 'node:path';
+import { openCheckpoint } from '../../compiler/checkpoint/checkpoint.ts';
+import { configFingerprint } from '../../compiler/config/config-fingerprint.ts';
+import { loadConfig } from '../../compiler/config/parse-config.ts';
+import type { DeviceKind, DeviceMemory } from './device/device.ts';
+import { openDevice } from './device/device.ts';
+import type { Capacity } from './exec/capacity.ts';
+import { Executor, executorLayout } from './exec/executor.ts';
+import type { NativeAddon } from './native/addon-types.ts';
+import type { ProgressStream } from './progress-bar.ts';
+import { ProgressBar } from './progress-bar.ts';
+import { PackageError, readPackage } from './read-package.ts';
+import { hostSampler } from './sampler.ts';
+import { ModelSession } from './session.ts';
+import type { LoadedTokenizer } from './tokenizer/index.ts';
+import { loadTokenizer } from './tokenizer/index.ts';
+import { checkWeightSources } from './weights/check-sources.ts';
+import { loadWeights } from './weights/load-weights.ts';
+
+export interface LoadOptions {
+  /** Where to run: the package's target by default (a cuda package runs on cuda). */
+  readonly device?: DeviceKind;
+  /** Positions per sequence (prompt + generated); default min(max_position_embeddings, 4096). */
+  readonly maxContext?: number;
+  /** Sequences per batch; default 4. */
+  readonly maxBatch?: number;
+  /** Tokens per prefill step (longer prompts are prefilled in chunks); default min(maxContext, 512). */
+  readonly maxTokens?: number;
+  /** Bytes the model may use on the device; default: the device's memory. */
+  readonly memoryBudgetBytes?: number;
+  /** Where the loading progress bar goes; false for none. process.stderr by default. */
+  readonly progress?: ProgressStream | false;
+  readonly addon?: NativeAddon;
+}
+
+export class MemoryBudgetError extends Error {
+  readonly userFacing = true;
+}
+
+export async function loadModel(packageDir: string, modelDir: string, options: LoadOptions = {}): Promise<ModelSession> {
+  const pkg = readPackage(packageDir);
+  const config = loadConfig(join(modelDir, 'config.json'));
+  if (configFingerprint(config) !== pkg.plan.configSha256) {
+    throw new PackageError(`${join(modelDir, 'config.json')} is not the config ${packageDir} was compiled from (model ${pkg.plan.model}); compile a package for this checkpoint`);
+  }
+  const kind = options.device ?? pkg.plan.target.target;
+  if (kind !== pkg.plan.target.target) throw new PackageError(`--device ${kind}: ${packageDir} holds ${pkg.plan.target.target} kernels; compile it with --target ${kind}`);
+  const maxContext = positive('maxContext', options.maxContext ?? Math.min(config.maxPositionEmbeddings, 4096));
+  if (maxContext > config.maxPositionEmbeddings) throw new PackageError(`maxContext ${maxContext} is past the model's max_position_embeddings ${config.maxPositionEmbeddings}`);
+  const capacity: Capacity = {
+    maxContext,
+    maxBatch: positive('maxBatch', options.maxBatch ?? 4),
+    maxTokens: positive('maxTokens', Math.min(options.maxTokens ?? 512, maxContext)),
+  };
+
+  const checkpoint = await openCheckpoint(modelDir);
+  try {
+    checkWeightSources(checkpoint, pkg.manifest);
+    const device = openDevice(kind, options.addon);
+    const owned: DeviceMemory[] = [];
+    let executor: Executor | undefined;
+    try {
+      const layout = executorLayout(pkg.plan, capacity);
+      const budget = options.memoryBudgetBytes ?? device.memoryBytes;
+      const need = pkg.manifest.totalBytes + layout.totalBytes;
+      if (need > budget) {
+        const kv = layout.caches.reduce((a, c) => a + c.bytes, 0);
+        throw new MemoryBudgetError(
+          `the model needs ${gib(need)} on ${device.name} (weights ${gib(pkg.manifest.totalBytes)}, KV cache ${gib(kv)} for ${capacity.maxBatch} × ${capacity.maxContext} positions, ` +
+            `activations ${gib(layout.arenaBytes)}) but the budget is ${gib(budget)}; lower maxBatch or maxContext, or shard it over more GPUs`,
+        );
+      }
+      const weights = new Map<string, DeviceMemory>();
+      const bar = options.progress === false ? null : new ProgressBar({ label: 'loading weights', total: pkg.manifest.totalBytes, unit: 'bytes', stream: options.progress });
+      await loadWeights(checkpoint, pkg.manifest, {
+        begin: (w) => {
+          const m = device.alloc(w.bytes, `weight ${w.name}`);
+          owned.push(m);
+          weights.set(w.name, m);
+        },
+        write: (name, offset, bytes) => weights.get(name)!.write(bytes, offset),
+      }, { onProgress: (done, _total, name) => bar?.update(done, name) });
+      bar?.finish('');
+      executor = new Executor(device, pkg.plan, weights, capacity, (instance) => device.loadKernel(pkg.binaryOf(instance), instance));
+      let tokenizer: LoadedTokenizer | null = null;
+      let problem = '';
+      try {
+        tokenizer = loadTokenizer(modelDir);
+      } catch (e) {
+        problem = (e as Error).message;
+      }
+      const exec = executor;
+      return new ModelSession(config, device, exec, hostSampler(exec.vocab), tokenizer, problem, () => {
+        exec.dispose();
+        for (const m of owned) m.dispose();
+        device.dispose();
+      });
+    } catch (e) {
+      executor?.dispose();
+      for (const m of owned) m.dispose();
+      device.dispose();
+      throw e;
+    }
+  } finally {
+    await checkpoint.close();
+  }
+}
+
+function positive(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw new PackageError(`${name} ${v}: expected a positive whole number`);
+  return v;
+}
+
+function gib(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
