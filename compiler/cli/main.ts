@@ -4,6 +4,7 @@ import { registerCheck } from './commands/check.ts';
 import { registerCompile } from './commands/compile.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerMakeTiny } from './commands/make-tiny.ts';
+import { registerRun } from './commands/run.ts';
 import { UsageError } from './usage-error.ts';
 
 /** The `dsv3c` command line. Returns the process exit status; never throws for user errors. */
@@ -18,6 +19,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerInspect(program);
   registerMakeTiny(program);
   registerCheck(program);
+  registerRun(program);
   if (argv.length <= 2) {
     program.outputHelp();
     return 0;
