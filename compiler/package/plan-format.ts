@@ -2,12 +2,13 @@
  * plan.json: what the runtime executes, per phase, with no compiler in the loop. Every size is a
  * shape over the step symbols (T tokens of a prefill, B sequences of a decode, S cache positions),
  * so one plan serves every step; the runtime binds the symbols, places the arena once at its
- * capacity (compiler/passes/plan-memory.ts placeSlots) and launches the kernels in order.
+ * capacity (compiler/passes/plan-memory.ts placeSlots) and launches the kernels in order. After a
+ * step, the `sampler` kernel turns rows of its logits into token ids on the device.
  */
 import type { InputRole, Phase } from '../ir/graph.ts';
 import type { DType, Shape, Sym } from '../ir/types.ts';
 
-export const PLAN_FORMAT = 'dsv3c-plan/1';
+export const PLAN_FORMAT = 'dsv3c-plan/2';
 
 /** Where an operand's memory is: a graph input's buffer (weight, step input, cache) or an arena slot. */
 export type BufferRef = { readonly input: string } | { readonly arena: number };
@@ -33,6 +34,23 @@ export interface PlanKernel {
   readonly grid: readonly [string, string, string];
   readonly block: readonly [number, number, number];
   readonly sharedBytes: number;
+}
+
+/**
+ * The `sample` kernel (compiler/ir/ops/sample.ts) over B rows of logits, f32 [B, vocab] with
+ * contiguous rows: any rows of a step's logits output. Its parameters are logits, temperature,
+ * top_p, uniform (f32 [B]) and ids (i32 [B]), then the symbols; the runtime owns every buffer
+ * but the logits.
+ */
+export interface PlanSampler {
+  /** The instance, also the file kernels/<instance><ext> and the exported symbol. */
+  readonly instance: string;
+  readonly symbols: readonly Sym[];
+  readonly grid: readonly [string, string, string];
+  readonly block: readonly [number, number, number];
+  readonly sharedBytes: number;
+  /** Logits per row (V). */
+  readonly vocab: number;
 }
 
 export interface PlanInput {
@@ -89,4 +107,5 @@ export interface Plan {
   readonly actQuant: 'fp8' | 'none';
   readonly disabledPasses: readonly string[];
   readonly phases: readonly PhasePlan[];
+  readonly sampler: PlanSampler;
 }

@@ -3,7 +3,8 @@
  * that generates. Everything that can be checked is checked before a byte of weights moves: the
  * package's files and binaries, the checkpoint's config against the one compiled, every tensor
  * the manifest reads (name, dtype, shape), and whether weights, KV cache and activations fit the
- * memory budget. Then weights stream in (progress bar), kernels load, and the executor is built.
+ * memory budget. Then weights stream in (progress bar), kernels load, and the executor and the
+ * device sampler are built.
  */
 import { join } from 'node:path';
 import { openCheckpoint } from '../../compiler/checkpoint/checkpoint.ts';
@@ -17,7 +18,8 @@ import type { NativeAddon } from './native/addon-types.ts';
 import type { ProgressStream } from './progress-bar.ts';
 import { ProgressBar } from './progress-bar.ts';
 import { PackageError, readPackage } from './read-package.ts';
-import { hostSampler } from './sampler.ts';
+import type { Sampler } from './sampler.ts';
+import { deviceSampler } from './sampler.ts';
 import { ModelSession } from './session.ts';
 import type { LoadedTokenizer } from './tokenizer/index.ts';
 import { loadTokenizer } from './tokenizer/index.ts';
@@ -66,6 +68,7 @@ export async function loadModel(packageDir: string, modelDir: string, options: L
     const device = openDevice(kind, options.addon);
     const owned: DeviceMemory[] = [];
     let executor: Executor | undefined;
+    let sampler: Sampler | undefined;
     try {
       const layout = executorLayout(pkg.plan, capacity);
       const budget = options.memoryBudgetBytes ?? device.memoryBytes;
@@ -89,6 +92,7 @@ export async function loadModel(packageDir: string, modelDir: string, options: L
       }, { onProgress: (done, _total, name) => bar?.update(done, name) });
       bar?.finish('');
       executor = new Executor(device, pkg.plan, weights, capacity, (instance) => device.loadKernel(pkg.binaryOf(instance), instance));
+      sampler = deviceSampler(device, pkg.plan, pkg.binaryOf, capacity.maxBatch);
       let tokenizer: LoadedTokenizer | null = null;
       let problem = '';
       try {
@@ -97,12 +101,15 @@ export async function loadModel(packageDir: string, modelDir: string, options: L
         problem = (e as Error).message;
       }
       const exec = executor;
-      return new ModelSession(config, device, exec, hostSampler(exec.vocab), tokenizer, problem, () => {
+      const sample = sampler;
+      return new ModelSession(config, device, exec, sample, tokenizer, problem, () => {
+        sample.dispose();
         exec.dispose();
         for (const m of owned) m.dispose();
         device.dispose();
       });
     } catch (e) {
+      sampler?.dispose();
       executor?.dispose();
       for (const m of owned) m.dispose();
       device.dispose();

@@ -1,7 +1,7 @@
 /**
  * A generated package folder as the runtime needs it: plan.json, manifest.json and the build/
- * binaries, each checked to exist and to be of a format this runtime reads, with errors that say
- * which file and what to run.
+ * binaries (the phases' kernels and the sampler's), each checked to exist and to be of a format
+ * this runtime reads, with errors that say which file and what to run.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +27,8 @@ export function readPackage(dir: string): ReadPackage {
   const plan = readJson<Plan>(dir, 'plan.json', PLAN_FORMAT);
   const manifest = readJson<Manifest>(dir, 'manifest.json', MANIFEST_FORMAT);
   const ext = BINARY_EXT[plan.target.target];
-  const missing = [...new Set(plan.phases.flatMap((p) => p.kernels.map((k) => k.instance)))].filter((i) => !existsSync(join(dir, 'build', i + ext)));
+  const instances = new Set([...plan.phases.flatMap((p) => p.kernels.map((k) => k.instance)), plan.sampler.instance]);
+  const missing = [...instances].filter((i) => !existsSync(join(dir, 'build', i + ext)));
   if (missing.length > 0) {
     throw new PackageError(`${join(dir, 'build')}: ${missing.length} kernel binaries missing (e.g. ${missing[0]}${ext}); build them with dsv3c compile … --target ${plan.target.target} --out ${dir} --build`);
   }

@@ -2,7 +2,8 @@
  * plan.json and manifest.json are the whole contract between compiler and runtime, so their
  * invariants are checked on every config: every kernel argument names a buffer that exists and
  * is alive at that kernel, argument counts match the kernel source, grids evaluate for any step,
- * and every weight a plan reads is in the manifest with a source the checkpoint holds.
+ * every weight a plan reads is in the manifest with a source the checkpoint holds, and the sampler
+ * is a rendered, tuned `sample` instance over rows as wide as the logits.
  */
 import { describe, expect, it } from 'vitest';
 import { evalExpr } from '../../compiler/codegen/expr.ts';
@@ -13,6 +14,8 @@ import { dialectFor } from '../../compiler/package/dialect-for.ts';
 import { generatePackage } from '../../compiler/package/generate-package.ts';
 import type { Manifest } from '../../compiler/package/manifest.ts';
 import type { Plan } from '../../compiler/package/plan-format.ts';
+import { PLAN_FORMAT } from '../../compiler/package/plan-format.ts';
+import { checkLogitsRows } from '../../compiler/package/sampler-instance.ts';
 
 const CONFIGS = ['tiny-moe-128', 'tiny-noqlora', 'tiny-bf16-dense1', 'tiny-v3-offgrid', 'deepseek-v3'];
 
@@ -52,6 +55,26 @@ describe.each(CONFIGS)('package of %s', (name) => {
       });
       expect(phase.outputs.map((o) => o.name)).toContain('logits');
     }
+  });
+
+  it('has a sampler: the sample instance for f32 [B, vocab] logits rows, rendered and in tuning.json', () => {
+    expect(plan.format).toBe(PLAN_FORMAT);
+    const { sampler } = plan;
+    expect(sampler.vocab).toBe(config.vocabSize);
+    expect(sampler.instance).toMatch(/^sample__/);
+    expect(sampler.symbols).toEqual(['B']);
+    const source = files.get(`kernels/${sampler.instance}.cc`);
+    expect(source, sampler.instance).toBeDefined();
+    // logits, temperature, top_p, uniform, ids, then B.
+    expect(/\/\/ arguments: (.*)/.exec(source!)![1].split(', ').length).toBe(5 + sampler.symbols.length);
+    for (const B of [1, 5]) for (const g of sampler.grid) expect(evalExpr(g, { B })).toBeGreaterThanOrEqual(1);
+    for (const phase of plan.phases) {
+      const logits = phase.outputs.find((o) => o.name === 'logits')!;
+      expect([logits.dtype, logits.shape[1]]).toEqual(['f32', sampler.vocab]);
+    }
+    expect(() => checkLogitsRows(phases, sampler.vocab + 1)).toThrow(/the sampler reads f32 \[rows, /);
+    const tuning = JSON.parse(files.get('tuning.json')!) as { instances: Record<string, { family: string }> };
+    expect(tuning.instances[sampler.instance]?.family).toBe('sample');
   });
 
   it('has a manifest with every weight the plans read, made from tensors the checkpoint holds', () => {
