@@ -1,7 +1,10 @@
 /**
- * How long `dsv3c compile` takes for DeepSeek-V3, stage by stage: config → model graph → passes →
- * schedule, per phase. Median of several runs after one warm-up; prints JSON, and with --save
- * writes it under benchmarks/results/ with machine, date and commit.
+ * How long `dsv3c compile --target cuda` takes for DeepSeek-V3, stage by stage: config → model
+ * graph → passes → schedule, per phase, then the generated package (kernel instances, plan.json,
+ * manifest.json, index.ts, kernel sources: everything but the disk write). Median of several runs
+ * after one warm-up, in process; plus the wall time of the whole CLI (Node start, TypeScript
+ * loading and the write included). Prints JSON; with --save writes it under benchmarks/results/
+ * with machine, date and commit.
  *
  *   npx tsx benchmarks/compile-time.ts [--runs 5] [--save]
  */
@@ -13,6 +16,12 @@ import { buildModel } from '../compiler/model/build-model.ts';
 import { runPipeline } from '../compiler/passes/pipeline.ts';
 import { schedule } from '../compiler/passes/schedule.ts';
 import { PHASES } from '../compiler/compile-model.ts';
+import type { CompiledPhase } from '../compiler/compile-model.ts';
+import { dialectFor } from '../compiler/package/dialect-for.ts';
+import { generatePackage } from '../compiler/package/generate-package.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1] ?? 5) || 5;
@@ -33,10 +42,12 @@ const record = (k: string, ms: number) => (samples[k] ??= []).push(ms);
 for (let i = 0; i <= runs; i++) {
   const [config, tConfig] = time(() => loadConfig('configs/deepseek-v3.json'));
   let total = tConfig;
+  const phases: CompiledPhase[] = [];
   for (const phase of PHASES) {
     const [model, tModel] = time(() => buildModel(config, phase));
     const [run, tPasses] = time(() => runPipeline(model, config));
-    const [, tSchedule] = time(() => schedule(run.graph));
+    const [sched, tSchedule] = time(() => schedule(run.graph));
+    phases.push({ phase, model, run, schedule: sched });
     total += tModel + tPasses + tSchedule;
     if (i > 0) {
       record(`${phase}.model`, tModel);
@@ -44,14 +55,28 @@ for (let i = 0; i <= runs; i++) {
       record(`${phase}.schedule`, tSchedule);
     }
   }
-  if (i > 0) record('total', total);
+  const [, tPackage] = time(() => generatePackage(config, phases, { model: 'deepseek-v3', dialect: dialectFor('cuda'), actQuant: 'fp8', disabledPasses: [] }));
+  if (i > 0) {
+    record('package', tPackage);
+    record('total', total + tPackage);
+  }
 }
+
+// The whole command as users run it, writing the package to a temp folder.
+const out = join(mkdtempSync(join(tmpdir(), 'dsv3c-bench-')), 'pkg');
+const cli: number[] = [];
+for (let i = 0; i < Math.min(runs, 3); i++) {
+  const t = performance.now();
+  execSync(`node bin/dsv3c.js compile --config configs/deepseek-v3.json --target cuda --out ${out}`, { stdio: 'ignore' });
+  cli.push(performance.now() - t);
+}
+samples.cliWall = cli;
 
 const commit = execSync('git rev-parse --short HEAD').toString().trim();
 const result = {
   benchmark: 'compile-time',
   config: 'configs/deepseek-v3.json',
-  what: 'config → graph → passes (verifier after each, as compile runs them) → schedule, both phases; milliseconds, median',
+  what: 'config → graph → passes (verifier after each) → schedule, both phases, then the cuda package in memory (total); cliWall: the whole `dsv3c compile --target cuda` process; milliseconds, median',
   runs,
   medianMs: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, Number(median(v).toFixed(1))])),
   machine: { host: hostname(), cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },

@@ -10,7 +10,12 @@ export type Env = Readonly<Record<string, number | boolean>>;
 
 const TOKEN = /\s*(?:(\d+(?:\.\d*)?(?:e[+-]?\d+)?)|([A-Za-z_]\w*)|(\|\||&&|==|!=|<=|>=|[-+*/%<>!?:()]))/y;
 
-function tokenize(src: string): string[] {
+// Grids are evaluated for every launch of every step: each distinct expression is tokenized once.
+const tokenized = new Map<string, readonly string[]>();
+
+function tokenize(src: string): readonly string[] {
+  const hit = tokenized.get(src);
+  if (hit) return hit;
   const tokens: string[] = [];
   TOKEN.lastIndex = 0;
   while (TOKEN.lastIndex < src.length) {
@@ -20,6 +25,7 @@ function tokenize(src: string): string[] {
     if (!m) throw new Error(`expression "${src}": cannot read from "${src.slice(at)}"`);
     tokens.push(m[1] ?? m[2] ?? m[3]);
   }
+  tokenized.set(src, tokens);
   return tokens;
 }
 

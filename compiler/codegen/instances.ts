@@ -5,7 +5,7 @@
  * a few dozen instances, because the 61 layers repeat the same shapes.
  */
 import type { Node } from '../ir/graph.ts';
-import { valueTypes } from '../ir/graph.ts';
+import { formatAttrs, valueTypes } from '../ir/graph.ts';
 import { getOp } from '../ir/op.ts';
 import type { DType, Sym } from '../ir/types.ts';
 import type { Schedule } from '../passes/schedule.ts';
@@ -101,15 +101,20 @@ export function planKernels(schedule: Schedule, dialect: Dialect, options: PlanO
   const byName = new Map<string, KernelInstance>();
   const launches: KernelLaunch[] = [];
   const unsupported = new Set<string>();
+  // The layers repeat: a node with the same op, attrs and operands as an earlier one has its instance.
+  const bySignature = new Map<string, KernelInstance>();
   for (const node of schedule.kernels) {
     const family = familyFor(node.op);
     if (!family) {
       unsupported.add(node.op);
       continue;
     }
-    const inst = instanceFor(family, node, operandsOf(node, schedule, layouts, types), dialect, options);
+    const operands = operandsOf(node, schedule, layouts, types);
+    const signature = `${node.op}|${formatAttrs(node.attrs)}|${JSON.stringify(operands)}`;
+    let inst = bySignature.get(signature);
+    if (!inst) bySignature.set(signature, (inst = instanceFor(family, node, operands, dialect, options)));
     const seen = byName.get(inst.name);
-    if (seen && JSON.stringify(seen.constants) !== JSON.stringify(inst.constants)) {
+    if (seen && seen !== inst && JSON.stringify(seen.constants) !== JSON.stringify(inst.constants)) {
       throw new Error(`instance name ${inst.name} is shared by different constants`);
     }
     if (!seen) byName.set(inst.name, inst);

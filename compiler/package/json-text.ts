@@ -22,6 +22,7 @@ function format(value: unknown, indent: string, width: number): Formatted {
   }
   const inner = `${indent}  `;
   const isArray = Array.isArray(value);
+  if (isArray && value.every((v) => v === null || typeof v !== 'object')) return primitives(value, indent, inner, width);
   const entries = isArray ? value.map((v) => ['', v] as const) : Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
   const key = (k: string) => (isArray ? '' : `${JSON.stringify(k)}: `);
   const parts = entries.map(([k, v]) => ({ key: key(k), ...format(v, inner, width) }));
@@ -34,4 +35,19 @@ function format(value: unknown, indent: string, width: number): Formatted {
   }
   if (flat !== undefined) return { flat, pretty: flat };
   return { pretty: `${open}\n${parts.map((p) => inner + p.key + p.pretty).join(',\n')}\n${indent}${close}` };
+}
+
+/** An array of numbers and strings (the manifest's 90k tensor names): no object per element. */
+function primitives(values: readonly unknown[], indent: string, inner: string, width: number): Formatted {
+  const texts = values.map((v) => {
+    const t = JSON.stringify(v);
+    if (t === undefined) throw new Error('jsonText: a value JSON cannot hold');
+    return t;
+  });
+  const length = texts.reduce((n, t) => n + t.length + 2, indent.length);
+  if (texts.length === 0 || length <= width) {
+    const flat = `[${texts.join(', ')}]`;
+    return { flat, pretty: flat };
+  }
+  return { pretty: `[\n${inner}${texts.join(`,\n${inner}`)}\n${indent}]` };
 }
