@@ -49,9 +49,9 @@ describe('loading the native addon', () => {
     expect(addon.abiVersion).toBe(NATIVE_ADDON_ABI_VERSION);
     expect(addon.cpuKernelAbiVersion).toBe(1);
     for (const backend of [addon.cuda, addon.hip]) {
-      expect(Object.keys(backend).sort()).toEqual(['Buffer', 'Context', 'Event', 'Kernel', 'Module', 'Stream']);
+      expect(Object.keys(backend).sort()).toEqual(['Buffer', 'Context', 'Event', 'Kernel', 'Module', 'Program', 'Stream']);
     }
-    expect(Object.keys(addon.cpu).sort()).toEqual(['Buffer', 'Context', 'Kernel', 'Module']);
+    expect(Object.keys(addon.cpu).sort()).toEqual(['Buffer', 'Context', 'Kernel', 'Module', 'Program']);
   });
 
   it('names the missing file and the build command when the addon is not built', () => {

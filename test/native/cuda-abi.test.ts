@@ -7,13 +7,22 @@
  * the result of the same kind and size. The constants are checked against cuda.h too.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { NATIVE_SRC, tempDir } from './native-support.ts';
 
-const CUDA_INCLUDE = process.env.CUDA_HOME ? path.join(process.env.CUDA_HOME, 'include') : '/usr/local/cuda/include';
+/** $CUDA_HOME, else /usr/local/cuda, else the newest /usr/local/cuda-<version> with the headers. */
+function cudaInclude(): string {
+  if (process.env.CUDA_HOME) return path.join(process.env.CUDA_HOME, 'include');
+  const versioned = readdirSync('/usr/local')
+    .filter((d) => /^cuda-\d/.test(d))
+    .sort((a, b) => b.localeCompare(a, 'en', { numeric: true }))
+    .map((d) => path.join('/usr/local', d, 'include'));
+  return ['/usr/local/cuda/include', ...versioned].find((dir) => existsSync(path.join(dir, 'cudaTypedefs.h'))) ?? '/usr/local/cuda/include';
+}
+const CUDA_INCLUDE = cudaInclude();
 const TYPEDEFS = path.join(CUDA_INCLUDE, 'cudaTypedefs.h');
 const hasToolkit = existsSync(TYPEDEFS);
 const ABI_VERSION = 12000;

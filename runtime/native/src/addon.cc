@@ -11,7 +11,7 @@ namespace dsv3c {
 
 // Bumped whenever the JS-visible surface changes, so load-addon.ts can tell a stale build from
 // the one addon-types.ts describes.
-constexpr int kAddonAbiVersion = 1;
+constexpr int kAddonAbiVersion = 2;  // 2: Program (cpu, cuda, hip)
 
 Napi::Object defineGpuBackend(Napi::Env env, const GpuBackend& backend) {
   Napi::Object out = Napi::Object::New(env);
@@ -21,6 +21,7 @@ Napi::Object defineGpuBackend(Napi::Env env, const GpuBackend& backend) {
   out.Set("Buffer", GpuBuffer::define(env, backend));
   out.Set("Stream", GpuStream::define(env, backend));
   out.Set("Event", GpuEvent::define(env, backend));
+  out.Set("Program", GpuProgram::define(env, backend));
   return out;
 }
 

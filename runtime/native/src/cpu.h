@@ -8,9 +8,11 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dsv3c_cpu_kernel.h"
 #include "dynlib.h"
+#include "program.h"
 
 namespace dsv3c {
 
@@ -55,6 +57,11 @@ class CpuKernel : public Napi::ObjectWrap<CpuKernel> {
   static constexpr const char* kClassName = "cpu.Kernel";
   static Napi::Function define(Napi::Env env);
   explicit CpuKernel(const Napi::CallbackInfo& info);
+  // For Program: the library (or a "was disposed" error), the function, its name and kinds.
+  std::shared_ptr<CpuLibrary> liveLibrary(Napi::Env env) const;
+  dsv3c_kernel_fn function() const { return function_; }
+  const std::string& kernelName() const { return name_; }
+  const std::string& kinds() const { return kinds_; }
 
  private:
   Napi::Value name(const Napi::CallbackInfo& info);
@@ -89,7 +96,45 @@ class CpuBuffer : public Napi::ObjectWrap<CpuBuffer> {
   size_t bytes_ = 0;
 };
 
-// addon.cpu: { Context, Module, Kernel, Buffer }.
+// One argument of kind 'p', 'i' or 'f' from JS (CpuArg in addon-types.ts); `what` names it.
+dsv3c_arg convertCpuArg(const Napi::Value& value, char kind, const std::string& what);
+
+struct CpuProgramLaunch {
+  std::shared_ptr<CpuLibrary> library;  // keeps the code mapped while the program lives
+  dsv3c_kernel_fn function;
+  std::string kernel;
+  std::string kinds;
+  std::vector<dsv3c_arg> args;  // patched slots rewritten per run
+  std::vector<ArgPatch> patches;
+};
+
+// A fixed list of cpu launches run in order, each over the thread pool (gpu.h's Program, without
+// streams or graphs).
+class CpuProgram : public Napi::ObjectWrap<CpuProgram> {
+ public:
+  static constexpr napi_type_tag kTypeTag = {0x4c7e0b9a1f2d3e05ULL, 0xb5a4c3d2e1f00150ULL};
+  static constexpr const char* kClassName = "cpu.Program";
+  static Napi::Function define(Napi::Env env);
+  explicit CpuProgram(const Napi::CallbackInfo& info);
+
+ private:
+  void checkLive(Napi::Env env) const;
+  Napi::Value launchCount(const Napi::CallbackInfo& info);
+  Napi::Value paramCount(const Napi::CallbackInfo& info);
+  Napi::Value disposed(const Napi::CallbackInfo& info);
+  Napi::Value run(const Napi::CallbackInfo& info);
+  void dispose(const Napi::CallbackInfo& info);
+  std::vector<CpuProgramLaunch> launches_;
+  std::vector<std::string> names_;
+  std::vector<int32_t> staticGrids_;
+  uint32_t paramCount_ = 0;
+  // The cpu.Buffers its pointer arguments came from, kept from the garbage collector while the
+  // program may run (dispose() of a Buffer still frees it: the caller's to avoid).
+  std::vector<Napi::ObjectReference> buffers_;
+  bool disposed_ = false;
+};
+
+// addon.cpu: { Context, Module, Kernel, Buffer, Program }.
 Napi::Object defineCpuBackend(Napi::Env env);
 
 }  // namespace dsv3c

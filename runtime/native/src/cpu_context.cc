@@ -36,6 +36,7 @@ Napi::Object defineCpuBackend(Napi::Env env) {
   cpu.Set("Module", CpuModule::define(env));
   cpu.Set("Kernel", CpuKernel::define(env));
   cpu.Set("Buffer", CpuBuffer::define(env));
+  cpu.Set("Program", CpuProgram::define(env));
   return cpu;
 }
 

@@ -10,10 +10,9 @@
 #include "cpu_pool.h"
 
 namespace dsv3c {
-namespace {
 
 // One argument, converted by its declared kind. `what` is "cpu kernel NAME argument I".
-dsv3c_arg convert(const Napi::Value& value, char kind, const std::string& what) {
+dsv3c_arg convertCpuArg(const Napi::Value& value, char kind, const std::string& what) {
   dsv3c_arg arg;
   std::memset(&arg, 0, sizeof(arg));
   switch (kind) {
@@ -36,8 +35,6 @@ dsv3c_arg convert(const Napi::Value& value, char kind, const std::string& what) 
   }
   return arg;
 }
-
-}  // namespace
 
 Napi::Function CpuKernel::define(Napi::Env env) {
   return DefineClass(env, "Kernel",
@@ -79,6 +76,11 @@ CpuKernel::CpuKernel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CpuKerne
   }
 }
 
+std::shared_ptr<CpuLibrary> CpuKernel::liveLibrary(Napi::Env env) const {
+  if (!library_) throwDisposed(env, "cpu kernel " + name_);
+  return library_;
+}
+
 Napi::Value CpuKernel::name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
 Napi::Value CpuKernel::argKinds(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kinds_); }
 Napi::Value CpuKernel::disposed(const Napi::CallbackInfo& info) {
@@ -105,7 +107,7 @@ void CpuKernel::launch(const Napi::CallbackInfo& info) {
   // Converted before the launch, so every argument error is thrown before any block runs.
   std::vector<dsv3c_arg> values(kinds_.size());
   for (uint32_t i = 0; i < args.Length(); ++i) {
-    values[i] = convert(args.Get(i), kinds_[i], where + " argument " + std::to_string(i));
+    values[i] = convertCpuArg(args.Get(i), kinds_[i], where + " argument " + std::to_string(i));
   }
   dsv3c_args packed{static_cast<int32_t>(values.size()), values.data()};
   ThreadPool::shared().run(function_, &packed, blocks);

@@ -46,6 +46,13 @@ struct CudaFunctions {
   PFN_cuEventSynchronize cuEventSynchronize;
   PFN_cuEventElapsedTime cuEventElapsedTime;
   PFN_cuLaunchKernel cuLaunchKernel;
+  // Optional (resolveOptional): graphs.
+  PFN_cuStreamBeginCapture cuStreamBeginCapture;
+  PFN_cuStreamEndCapture cuStreamEndCapture;
+  PFN_cuGraphInstantiateWithFlags cuGraphInstantiateWithFlags;
+  PFN_cuGraphDestroy cuGraphDestroy;
+  PFN_cuGraphLaunch cuGraphLaunch;
+  PFN_cuGraphExecDestroy cuGraphExecDestroy;
 };
 
 CudaFunctions fn{};  // filled once by load(), read-only afterwards
@@ -76,6 +83,15 @@ void resolve(PFN_cuGetProcAddress getProc, const char* name, Pfn& slot) {
                              ", symbol status " + std::to_string(symbolStatus) + ")");
   }
   slot = reinterpret_cast<Pfn>(pointer);
+}
+
+// For entry points we can do without: a driver that lacks one leaves the slot nullptr.
+template <class Pfn>
+void resolveOptional(PFN_cuGetProcAddress getProc, const char* name, Pfn& slot) {
+  void* pointer = nullptr;
+  int symbolStatus = 0;
+  CUresult status = getProc(name, &pointer, kCudaAbiVersion, CU_GET_PROC_ADDRESS_DEFAULT, &symbolStatus);
+  slot = status == CUDA_SUCCESS ? reinterpret_cast<Pfn>(pointer) : nullptr;
 }
 
 CUdevice device(int ordinal) {
@@ -213,6 +229,33 @@ void launch(void* function, const uint32_t grid[3], const uint32_t block[3], uin
         "cuLaunchKernel");
 }
 
+void captureBegin(void* stream) {
+  check(fn.cuStreamBeginCapture(static_cast<CUstream>(stream), CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+        "cuStreamBeginCapture_v2");
+}
+
+void* captureEnd(void* stream) {
+  CUgraph graph = nullptr;
+  check(fn.cuStreamEndCapture(static_cast<CUstream>(stream), &graph), "cuStreamEndCapture");
+  return graph;
+}
+
+void* graphInstantiate(void* graph) {
+  CUgraphExec exec = nullptr;
+  check(fn.cuGraphInstantiateWithFlags(&exec, static_cast<CUgraph>(graph), 0), "cuGraphInstantiateWithFlags");
+  return exec;
+}
+
+void graphDestroy(void* graph) { check(fn.cuGraphDestroy(static_cast<CUgraph>(graph)), "cuGraphDestroy"); }
+
+void graphLaunch(void* exec, void* stream) {
+  check(fn.cuGraphLaunch(static_cast<CUgraphExec>(exec), static_cast<CUstream>(stream)), "cuGraphLaunch");
+}
+
+void graphExecDestroy(void* exec) {
+  check(fn.cuGraphExecDestroy(static_cast<CUgraphExec>(exec)), "cuGraphExecDestroy");
+}
+
 struct Loaded {
   GpuApi api{};
   GpuLoadReport report{false, 0, ""};
@@ -262,6 +305,12 @@ Loaded load() {
     resolve(getProc, "cuEventSynchronize", fn.cuEventSynchronize);
     resolve(getProc, "cuEventElapsedTime", fn.cuEventElapsedTime);
     resolve(getProc, "cuLaunchKernel", fn.cuLaunchKernel);
+    resolveOptional(getProc, "cuStreamBeginCapture", fn.cuStreamBeginCapture);
+    resolveOptional(getProc, "cuStreamEndCapture", fn.cuStreamEndCapture);
+    resolveOptional(getProc, "cuGraphInstantiateWithFlags", fn.cuGraphInstantiateWithFlags);
+    resolveOptional(getProc, "cuGraphDestroy", fn.cuGraphDestroy);
+    resolveOptional(getProc, "cuGraphLaunch", fn.cuGraphLaunch);
+    resolveOptional(getProc, "cuGraphExecDestroy", fn.cuGraphExecDestroy);
   } catch (const std::exception& error) {
     std::string message = error.what();
     if (message.rfind("cuda: ", 0) != 0) message = "cuda: " + message;
@@ -273,7 +322,17 @@ Loaded load() {
                    contextMakeCurrent, contextSynchronize, moduleLoad, moduleUnload, moduleGetFunction,
                    functionSetMaxDynamicShared, memAlloc, memFree, memcpyHtoD, memcpyDtoH, memsetD8,
                    streamCreate, streamDestroy, streamSynchronize, eventCreate, eventDestroy, eventRecord,
-                   eventSynchronize, eventElapsedMs, launch};
+                   eventSynchronize, eventElapsedMs, launch, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+  // All or nothing: a Program either captures whole graphs or launches plainly.
+  if (fn.cuStreamBeginCapture && fn.cuStreamEndCapture && fn.cuGraphInstantiateWithFlags && fn.cuGraphDestroy &&
+      fn.cuGraphLaunch && fn.cuGraphExecDestroy) {
+    out.api.captureBegin = captureBegin;
+    out.api.captureEnd = captureEnd;
+    out.api.graphInstantiate = graphInstantiate;
+    out.api.graphDestroy = graphDestroy;
+    out.api.graphLaunch = graphLaunch;
+    out.api.graphExecDestroy = graphExecDestroy;
+  }
   return out;
 }
 

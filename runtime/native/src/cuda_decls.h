@@ -21,11 +21,15 @@ struct CUmod_st;
 struct CUfunc_st;
 struct CUstream_st;
 struct CUevent_st;
+struct CUgraph_st;
+struct CUgraphExec_st;
 using CUcontext = CUctx_st*;
 using CUmodule = CUmod_st*;
 using CUfunction = CUfunc_st*;
 using CUstream = CUstream_st*;
 using CUevent = CUevent_st*;
+using CUgraph = CUgraph_st*;
+using CUgraphExec = CUgraphExec_st*;
 
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
@@ -35,6 +39,8 @@ constexpr int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
 constexpr unsigned CU_STREAM_NON_BLOCKING = 1;
 constexpr unsigned CU_EVENT_DEFAULT = 0;
 constexpr unsigned long long CU_GET_PROC_ADDRESS_DEFAULT = 0;
+// CUstreamCaptureMode: only this thread's unsafe calls are refused while it captures.
+constexpr int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
 // cuda.h has these as macros (CU_LAUNCH_PARAM_END, ...), hence names of our own.
 constexpr uintptr_t kLaunchParamEnd = 0x00;
 constexpr uintptr_t kLaunchParamBufferPointer = 0x01;
@@ -78,5 +84,12 @@ using PFN_cuLaunchKernel = CUresult (*)(CUfunction function, unsigned gridX, uns
                                         unsigned gridZ, unsigned blockX, unsigned blockY,
                                         unsigned blockZ, unsigned sharedMemBytes, CUstream stream,
                                         void** kernelParams, void** extra);
+// Graphs (stream capture and replay). Optional: a driver that lacks one gets plain launches.
+using PFN_cuStreamBeginCapture = CUresult (*)(CUstream stream, int mode);  // _v2: with a mode
+using PFN_cuStreamEndCapture = CUresult (*)(CUstream stream, CUgraph* graph);
+using PFN_cuGraphInstantiateWithFlags = CUresult (*)(CUgraphExec* exec, CUgraph graph, unsigned long long flags);
+using PFN_cuGraphDestroy = CUresult (*)(CUgraph graph);
+using PFN_cuGraphLaunch = CUresult (*)(CUgraphExec exec, CUstream stream);
+using PFN_cuGraphExecDestroy = CUresult (*)(CUgraphExec exec);
 
 }  // namespace dsv3c::cu

@@ -11,11 +11,14 @@
 
 #include <napi.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "gpu_api.h"
+#include "program.h"
 
 namespace dsv3c {
 
@@ -122,6 +125,10 @@ class GpuKernel : public Napi::ObjectWrap<GpuKernel> {
   static constexpr const char* kClassName = "Kernel";
   static Napi::Function define(Napi::Env env, const GpuBackend& backend);
   explicit GpuKernel(const Napi::CallbackInfo& info);
+  // For Program: the module (or a "was disposed" error), the function handle and its name.
+  std::shared_ptr<ModuleState> liveModule(Napi::Env env) const;
+  void* function() const { return function_; }
+  const std::string& kernelName() const { return name_; }
 
  private:
   Napi::Value name(const Napi::CallbackInfo& info);
@@ -230,7 +237,63 @@ class GpuEvent : public Napi::ObjectWrap<GpuEvent> {
   std::unique_ptr<EventState> state_;
 };
 
-// addon.cuda / addon.hip: { Context, Module, Kernel, Buffer, Stream, Event }.
+// One launch of a Program: everything a cuLaunchKernel needs, its parameter blob complete but for
+// the patched slots, which each run rewrites from its params.
+struct GpuProgramLaunch {
+  std::shared_ptr<ModuleState> module;  // keeps the code loaded while the program lives
+  void* function;
+  std::string kernel;
+  uint32_t block[3];
+  uint32_t sharedMemBytes;
+  std::vector<uint64_t> args;  // the blob, in 8-byte-aligned storage
+  size_t argBytes;
+  std::vector<ArgPatch> patches;
+};
+
+struct ProgramState : DriverObject {
+  explicit ProgramState(std::shared_ptr<ContextState> context) : context(std::move(context)) {}
+  std::shared_ptr<ContextState> context;
+  std::vector<GpuProgramLaunch> launches;
+  std::vector<std::string> names;    // kernel names, for messages
+  std::vector<int32_t> staticGrids;  // 3 per launch; [0, 0, 0]: none, the run gives it
+  uint32_t paramCount = 0;
+  void* captureStream = nullptr;  // created at the first capture; only captures run on it
+  // (params, grids) of a captured step -> its instantiated graph.
+  std::map<std::vector<int64_t>, void*> graphs;
+  // Destroys every graph (and, with `all`, the capture stream); checked: throws the first error
+  // after trying them all.
+  void releaseGraphs(bool checked, bool all);
+  void release(bool checked) {
+    releaseOnce(released, checked, [&] { releaseGraphs(checked, true); });
+  }
+  ~ProgramState() { release(false); }
+};
+
+class GpuProgram : public Napi::ObjectWrap<GpuProgram> {
+ public:
+  static constexpr napi_type_tag kTypeTag = {0x9d3c1a52e0b44f07ULL, 0x8a6f2d7c31e95b70ULL};
+  static constexpr const char* kClassName = "Program";
+  static Napi::Function define(Napi::Env env, const GpuBackend& backend);
+  explicit GpuProgram(const Napi::CallbackInfo& info);
+
+ private:
+  ProgramState& live(Napi::Env env) const;
+  Napi::Value launchCount(const Napi::CallbackInfo& info);
+  Napi::Value paramCount(const Napi::CallbackInfo& info);
+  Napi::Value graphCount(const Napi::CallbackInfo& info);
+  Napi::Value graphsSupported(const Napi::CallbackInfo& info);
+  Napi::Value disposed(const Napi::CallbackInfo& info);
+  Napi::Value run(const Napi::CallbackInfo& info);
+  void clearGraphs(const Napi::CallbackInfo& info);
+  void dispose(const Napi::CallbackInfo& info);
+  // Queues every launch whose grid is not empty on `stream`; errors name the launch.
+  void launchAll(Napi::Env env, ProgramState& state, const std::vector<int32_t>& grids, void* stream,
+                 const std::string& where);
+  const GpuBackend* backend_;
+  std::unique_ptr<ProgramState> state_;
+};
+
+// addon.cuda / addon.hip: { Context, Module, Kernel, Buffer, Stream, Event, Program }.
 Napi::Object defineGpuBackend(Napi::Env env, const GpuBackend& backend);
 
 }  // namespace dsv3c

@@ -61,6 +61,20 @@ struct GpuApi {
   // alignment); the driver copies them during the call.
   void (*launch)(void* function, const uint32_t grid[3], const uint32_t block[3],
                  uint32_t sharedMemBytes, void* stream, void* args, size_t argBytes);
+
+  // Graphs: record a stream's launches once (stream capture) and replay them with one call. Each
+  // is nullptr where the backend or driver lacks it (HIP here; a CUDA driver that cuGetProcAddress
+  // finds no entry point in): a Program then launches plainly. hasGraphs() says which.
+  void (*captureBegin)(void* stream);  // this thread's captures only (THREAD_LOCAL)
+  void* (*captureEnd)(void* stream);   // the graph recorded since captureBegin
+  void* (*graphInstantiate)(void* graph);
+  void (*graphDestroy)(void* graph);
+  void (*graphLaunch)(void* graphExec, void* stream);
+  void (*graphExecDestroy)(void* graphExec);
+
+  bool hasGraphs() const {
+    return captureBegin && captureEnd && graphInstantiate && graphDestroy && graphLaunch && graphExecDestroy;
+  }
 };
 
 // The loaded table, or std::runtime_error saying why the backend is unavailable (the library is

@@ -57,6 +57,11 @@ GpuKernel::GpuKernel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<GpuKerne
 
 Napi::Value GpuKernel::name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
 
+std::shared_ptr<ModuleState> GpuKernel::liveModule(Napi::Env env) const {
+  if (!module_) throwDisposed(env, "Kernel " + name_);
+  return module_;
+}
+
 Napi::Value GpuKernel::disposed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), !module_);
 }

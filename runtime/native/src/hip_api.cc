@@ -233,7 +233,9 @@ Loaded load() {
                    contextMakeCurrent, contextSynchronize, moduleLoad, moduleUnload, moduleGetFunction,
                    functionSetMaxDynamicShared, memAlloc, memFree, memcpyHtoD, memcpyDtoH, memsetD8,
                    streamCreate, streamDestroy, streamSynchronize, eventCreate, eventDestroy, eventRecord,
-                   eventSynchronize, eventElapsedMs, launch};
+                   eventSynchronize, eventElapsedMs, launch,
+                   // No graphs yet: a hip Program launches plainly (hipGraph* would mirror CUDA's).
+                   nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
   return out;
 }
 

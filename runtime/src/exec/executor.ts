@@ -2,29 +2,50 @@
  * Runs plan.json's steps on a Device. Everything is allocated once, at the capacity: the weights
  * (by the loader), one arena shared by both phases (they never run at once) with each phase's
  * slots placed by placeSlots at the largest step, the KV caches [maxBatch, maxContext, ·] and the
- * step inputs. A step binds its symbols, checks its inputs, and launches the phase's kernels in
- * order with pointers resolved from the plan's buffer references.
+ * step inputs. Since every address is then fixed, each phase becomes one device program at
+ * construction (Device.createProgram: the addon's Program), its pointers resolved once from the
+ * plan's buffer references; a step binds its symbols, checks and writes its inputs, and is one
+ * program run: the kernels launch in order in native code.
+ *
+ * A run's params are [X, S, row] (X = T for a prefill, B for a decode); each kernel's int64 symbol
+ * arguments are patched from them. Grids are C expressions in the symbols: evaluated here per
+ * step (each distinct expression once, cached by the step's symbols) into an Int32Array of 3 per
+ * kernel; a grid below 1 skips its kernel for that step.
  *
  * The KV cache is one row per sequence: a prefill writes row `row` (its cache pointer is the
  * row's start, the plan's [1, S, ·] view of it), a decode batch of B sequences uses rows 0…B-1.
+ * The row moves per step, so cache pointers are the row-0 address patched with row × the cache's
+ * row bytes (params[2]): one program serves every row. On CUDA a decode step (plan `capturable`:
+ * shapes fixed by B, S = maxContext, row 0) is captured as a CUDA graph the first time a batch
+ * size is used and replayed afterwards (the addon keeps one graph per B).
  */
 import { evalExpr } from '../../../compiler/codegen/expr.ts';
 import type { Bindings, DType, Shape } from '../../../compiler/ir/types.ts';
 import { DTYPE_BYTES } from '../../../compiler/ir/types.ts';
 import type { PhasePlan, Plan, PlanArg } from '../../../compiler/package/plan-format.ts';
 import { placeSlots } from '../../../compiler/passes/plan-memory.ts';
-import type { Device, DeviceKernel, DeviceMemory } from '../device/device.ts';
+import type { Device, DeviceKernel, DeviceMemory, DeviceProgram, ProgramPointer } from '../device/device.ts';
 import type { Capacity } from './capacity.ts';
 import { StepError } from './capacity.ts';
 
 /** Resolves a kernel (instance name) to a loaded kernel: the package's build/ binaries. */
 export type KernelLoader = (instance: string) => DeviceKernel;
 
+/** A run's params, in this order: the phase's step size (T or B), S, and the KV row. */
+const PARAMS: Readonly<Record<string, readonly string[]>> = { prefill: ['T', 'S', 'row'], decode: ['B', 'S', 'row'] };
+/** Grids cached per phase, by step symbols (decode: one per batch size). */
+const GRID_CACHE_LIMIT = 256;
+
 interface PhaseState {
   readonly plan: PhasePlan;
   /** Arena value id → byte offset in the shared arena. */
   readonly slots: ReadonlyMap<number, number>;
   readonly kernels: readonly DeviceKernel[];
+  program?: DeviceProgram;
+  /** The distinct grid expressions of the phase, and for kernel i's dimension d the index of its expression at 3i + d. */
+  readonly gridExprs: readonly string[];
+  readonly gridOf: Int32Array;
+  readonly grids: Map<string, Int32Array>;
 }
 
 export interface StepOutput {
@@ -50,7 +71,12 @@ export class Executor {
     for (const p of plan.phases) for (const w of p.weights) if (!weights.has(w)) throw new Error(`plan: weight ${w} was not loaded`);
     const layout = executorLayout(plan, capacity);
     this.vocab = layout.vocab;
-    for (const p of plan.phases) this.phases.set(p.phase, { plan: p, slots: layout.slots.get(p.phase)!, kernels: p.kernels.map((k) => loadKernel(k.instance)) });
+    for (const p of plan.phases) {
+      if (!PARAMS[p.phase]) throw new Error(`plan: unknown phase ${p.phase}`);
+      const exprs = new Map<string, number>();
+      const gridOf = Int32Array.from(p.kernels.flatMap((k) => k.grid.map((g) => exprs.get(g) ?? (exprs.set(g, exprs.size), exprs.size - 1))));
+      this.phases.set(p.phase, { plan: p, slots: layout.slots.get(p.phase)!, kernels: p.kernels.map((k) => loadKernel(k.instance)), gridExprs: [...exprs.keys()], gridOf, grids: new Map() });
+    }
     for (const c of layout.caches) {
       const memory = this.own(c.bytes, `KV cache ${c.name}`);
       memory.fill(0); // positions not yet written hold finite values
@@ -58,6 +84,12 @@ export class Executor {
     }
     for (const i of layout.inputs) this.inputs.set(i.name, this.own(i.bytes, `step input ${i.name}`));
     this.arena = this.own(layout.arenaBytes, 'activation arena');
+    try {
+      for (const state of this.phases.values()) state.program = this.buildProgram(state);
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
   }
 
   /** Bytes of device memory the executor allocated (caches, arena, step inputs); weights apart. */
@@ -87,31 +119,73 @@ export class Executor {
   }
 
   dispose(): void {
+    for (const state of this.phases.values()) {
+      state.program?.dispose();
+      state.program = undefined;
+    }
     for (const m of this.owned.splice(0)) m.dispose();
+  }
+
+  /** The phase's kernels as one program: fixed pointers (cache ones moved by the row param), symbols from params. */
+  private buildProgram(state: PhaseState): DeviceProgram {
+    const names = PARAMS[state.plan.phase];
+    const rowParam = names.indexOf('row');
+    const launches = state.plan.kernels.map((k, i) => ({
+      kernel: state.kernels[i],
+      block: k.block,
+      sharedBytes: k.sharedBytes,
+      pointers: k.args.map((a): ProgramPointer => {
+        const cache = 'input' in a.buffer ? this.caches.get(a.buffer.input) : undefined;
+        const address = this.address(state, a);
+        return cache ? { address, param: rowParam, scale: cache.rowBytes } : { address };
+      }),
+      ints: k.symbols.map((s) => {
+        const at = names.indexOf(s);
+        if (at < 0 || at === rowParam) throw new Error(`plan: kernel ${k.instance} takes symbol ${s}, which a ${state.plan.phase} step does not bind`);
+        return at;
+      }),
+    }));
+    return this.device.createProgram(launches, names.length);
+  }
+
+  /** Kernel grids for a step's symbols: 3 per kernel, each distinct expression evaluated once. */
+  private gridsFor(state: PhaseState, env: Record<string, number>): Int32Array {
+    const key = PARAMS[state.plan.phase].filter((n) => n !== 'row').map((n) => env[n]).join(',');
+    let grids = state.grids.get(key);
+    if (grids) return grids;
+    const values = state.gridExprs.map((g) => {
+      const v = evalExpr(g, env);
+      if (!Number.isInteger(v) || v > 0x7fffffff) throw new Error(`plan: grid ${g} is ${v} for ${JSON.stringify(env)}`);
+      return Math.max(v, 0); // below 1: an empty step for this kernel (e.g. no rows routed)
+    });
+    grids = Int32Array.from(state.gridOf, (e) => values[e]);
+    if (state.grids.size >= GRID_CACHE_LIMIT) state.grids.clear();
+    state.grids.set(key, grids);
+    return grids;
   }
 
   private run(phase: string, bindings: Bindings, tokens: readonly number[], positions: readonly number[], row: number): StepOutput {
     const state = this.phases.get(phase)!;
+    if (!state.program) throw new Error('executor was disposed');
     this.inputs.get('tokens')!.write(Int32Array.from(tokens));
     this.inputs.get('positions')!.write(Int32Array.from(positions));
-    const env = bindings as Record<string, number>;
-    state.plan.kernels.forEach((k, i) => {
-      const grid = k.grid.map((g) => evalExpr(g, env)) as [number, number, number];
-      if (grid.some((g) => g < 1)) return; // an empty step for this kernel (e.g. no rows routed)
-      state.kernels[i].launch(grid, k.block, k.sharedBytes, k.args.map((a) => this.address(state, a, row)), k.symbols.map((s) => env[s]));
-    });
+    const env: Record<string, number> = { ...(bindings as Record<string, number>), row };
+    const params = Int32Array.from(PARAMS[phase], (n) => env[n]);
+    // Decode steps have fixed shapes per B (row 0, S = maxContext): a CUDA graph per batch size.
+    state.program.run(params, this.gridsFor(state, env), phase === 'decode' && state.plan.capturable);
     const out = state.plan.outputs.find((o) => o.name === 'logits')!;
     if (!('arena' in out.buffer)) throw new Error('plan: logits are expected in the arena');
     const byteOffset = state.slots.get(out.buffer.arena)! + out.offset * DTYPE_BYTES[out.dtype];
     return { logits: { memory: this.arena, byteOffset, rows: tokens.length } };
   }
 
-  private address(state: PhaseState, a: PlanArg, row: number): bigint {
+  /** Where an argument points; a cache argument: in row 0 (the program adds the step's row). */
+  private address(state: PhaseState, a: PlanArg): bigint {
     const elementBytes = BigInt(a.offset * DTYPE_BYTES[a.dtype]);
     if ('arena' in a.buffer) return this.arena.address + BigInt(state.slots.get(a.buffer.arena)!) + elementBytes;
     const name = a.buffer.input;
     const cache = this.caches.get(name);
-    if (cache) return cache.memory.address + BigInt(row * cache.rowBytes) + elementBytes;
+    if (cache) return cache.memory.address + elementBytes;
     const memory = this.inputs.get(name) ?? this.weights.get(name);
     if (!memory) throw new Error(`plan: no buffer for ${name}`);
     return memory.address + elementBytes;

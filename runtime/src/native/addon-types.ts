@@ -13,10 +13,10 @@
  * - Every driver failure is an Error naming the backend, the driver call and the driver's error,
  *   e.g. "cuda: cuMemAlloc_v2(1024 bytes) failed: CUDA_ERROR_OUT_OF_MEMORY (out of memory)".
  * - Everything is synchronous, including module loading and buffer copies; GPU kernel launches
- *   are queued on a stream and return at once; cpu kernel launches return when done.
+ *   (and Program runs) are queued on a stream and return at once; cpu ones return when done.
  */
 
-export const NATIVE_ADDON_ABI_VERSION = 1;
+export const NATIVE_ADDON_ABI_VERSION = 2;
 export const CPU_KERNEL_ABI_VERSION = 1;
 
 /** Bytes the addon reads from or writes into: any view of an ArrayBuffer, or the buffer itself. */
@@ -127,6 +127,80 @@ export interface GpuEvent extends Disposable {
   elapsedMs(end: GpuEvent): number;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Programs: a fixed list of launches built once and run per step with one call (every backend).
+//
+// Arguments are complete at construction but for patched slots, which each run rewrites from its
+// params: slot = (the template's value there) + Σ scale × params[param] over the slot's patches.
+// So a step symbol is an int slot patched with scale 1, and a pointer that moves per step (a KV
+// row) is its row-0 address patched with scale = the row's bytes. Pointers are otherwise fixed:
+// the memory must outlive the program (and its captured graphs).
+//
+// Grids: a launch's static `grid`, or per run `grids`, an Int32Array of 3 per launch (x, y, z). A
+// grid with an entry below 1 skips its launch for that run (an empty step for that kernel).
+
+/** How a run went: plain launches, or (CUDA, graph: true) a graph captured now or replayed. */
+export type ProgramRunResult = 'launched' | 'captured' | 'replayed';
+
+/** A run's params: exactly `params` integers (the program's count). */
+export type ProgramParams = Int32Array | BigInt64Array | Float64Array | readonly (number | bigint)[];
+
+export interface GpuArgPatch {
+  /** Byte offset of the slot in the launch's `args` blob, aligned to `bytes`. */
+  at: number;
+  /** Index into the run's params. */
+  param: number;
+  /** Default 1; a number (exact integer) or bigint. */
+  scale?: number | bigint;
+  /** The slot's width: 8 (int64, pointer; default) or 4 (int32, written as its low 4 bytes). */
+  bytes?: 4 | 8;
+}
+
+export interface GpuProgramLaunch {
+  kernel: GpuKernel;
+  /** Static grid; without it every run passes `grids`. */
+  grid?: Dim3;
+  block: Dim3;
+  /** Above 48 KiB the program opts the kernel in at construction (CUDA). */
+  sharedMemBytes?: number;
+  /** The parameter blob (KernelArgPacker), patched slots holding their base value. */
+  args?: HostBytes;
+  patches?: GpuArgPatch[];
+}
+
+export interface GpuProgramOptions {
+  launches: GpuProgramLaunch[];
+  /** How many params each run passes (default 0, at most 1024). */
+  params?: number;
+}
+
+export interface GpuProgramRun {
+  params?: ProgramParams;
+  /** 3 per launch; default: each launch's static grid. */
+  grids?: Int32Array;
+  /** Where the step runs (a captured graph too); default the null stream. */
+  stream?: StreamArg;
+  /**
+   * CUDA: replay the graph captured for these exact params and grids, or capture one now (on a
+   * stream of the program's own, then launched on `stream`). Where the driver lacks the graph
+   * entry points, and on HIP, the run launches plainly ('launched').
+   */
+  graph?: boolean;
+}
+
+export interface GpuProgram extends Disposable {
+  readonly launches: number;
+  readonly params: number;
+  /** Graphs captured and kept (one per distinct params + grids run with graph: true). */
+  readonly graphs: number;
+  /** Whether run({ graph: true }) captures: CUDA with every graph entry point; never on HIP. */
+  readonly graphsSupported: boolean;
+  /** Queues every launch in order (or one graph) and returns; errors name the launch and kernel. */
+  run(options?: GpuProgramRun): ProgramRunResult;
+  /** Frees every captured graph (dispose() does too). */
+  clearGraphs(): void;
+}
+
 export interface GpuBackend {
   /** Loads the driver on first use: throws its load error when unavailable. */
   Context: new (device: number) => GpuContext;
@@ -135,6 +209,8 @@ export interface GpuBackend {
   Buffer: new (context: GpuContext, bytes: number) => GpuBuffer;
   Stream: new (context: GpuContext) => GpuStream;
   Event: new (context: GpuContext) => GpuEvent;
+  /** Checks every launch (context, dims, patches) at construction. */
+  Program: new (context: GpuContext, options: GpuProgramOptions) => GpuProgram;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -181,11 +257,49 @@ export interface CpuBuffer extends Disposable {
   fill(byte: number): void;
 }
 
+export interface CpuArgPatch {
+  /** Index of the argument: of kind 'p' (its address moves) or 'i'; never 'f'. */
+  arg: number;
+  param: number;
+  /** Default 1. */
+  scale?: number | bigint;
+}
+
+export interface CpuProgramLaunch {
+  kernel: CpuKernel;
+  /** Static grid (blocks = x·y·z); without it every run passes `grids`. */
+  grid?: Dim3;
+  /** As CpuLaunch.args: the count and every kind are checked at construction. */
+  args: CpuArg[];
+  patches?: CpuArgPatch[];
+}
+
+export interface CpuProgramOptions {
+  launches: CpuProgramLaunch[];
+  /** How many params each run passes (default 0, at most 1024). */
+  params?: number;
+}
+
+export interface CpuProgramRun {
+  params?: ProgramParams;
+  /** 3 per launch; a launch runs x·y·z blocks. */
+  grids?: Int32Array;
+}
+
+/** cpu launches run in order, each over the thread pool; run returns when all are done. */
+export interface CpuProgram extends Disposable {
+  readonly launches: number;
+  readonly params: number;
+  run(options?: CpuProgramRun): 'launched';
+}
+
 export interface CpuBackend {
   Context: new () => CpuContext;
   Module: new (context: CpuContext, path: string) => CpuModule;
   Kernel: new (module: CpuModule, name: string) => CpuKernel;
   Buffer: new (context: CpuContext, bytes: number) => CpuBuffer;
+  /** Keeps the cpu.Buffers among its arguments from the garbage collector. */
+  Program: new (context: CpuContext, options: CpuProgramOptions) => CpuProgram;
 }
 
 // ---------------------------------------------------------------------------------------------
