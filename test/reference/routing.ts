@@ -25,12 +25,12 @@ export function routeParams(config: ModelConfig): RouteParams {
 }
 
 /**
- * Test instrumentation: when set, called with each routed token's decision margin, the smallest
- * gap (in biased-score units) between a choice and the best alternative it beat, over the group
- * choice and the expert choice. A run on other hardware that perturbs scores by more than this
- * may route differently: end-to-end tests use it to tell knife-edge tokens from real errors.
+ * Test instrumentation: when set, called with each routed token's chosen experts and decision
+ * margin, the smallest gap (in biased-score units) between a choice and the best alternative it
+ * beat, over the group choice and the expert choice. A run that perturbs scores by more than the
+ * margin may route differently: end-to-end tests use it to tell knife edges from real errors.
  */
-export const routingObserver: { onMargin: ((margin: number) => void) | null } = { onMargin: null };
+export const routingObserver: { onRoute: ((margin: number, experts: readonly number[]) => void) | null } = { onRoute: null };
 
 /** scores: sigmoid of the router logits [E]; bias: e_score_correction_bias [E]. */
 export function routeToken(scores: ArrayLike<number>, bias: ArrayLike<number>, p: RouteParams): { idx: number[]; weights: number[] } {
@@ -42,7 +42,7 @@ export function routeToken(scores: ArrayLike<number>, bias: ArrayLike<number>, p
   const keptGroups = topIndices(groupScores(biased, p.nGroup), p.topkGroup);
   const masked = biased.map((b, e) => (keptGroups.includes(Math.floor(e / perGroup)) ? b : -Infinity));
   const idx = topIndices(masked, p.topK);
-  if (routingObserver.onMargin) routingObserver.onMargin(Math.min(choiceMargin(groupScores(biased, p.nGroup), keptGroups), choiceMargin(masked, idx)));
+  if (routingObserver.onRoute) routingObserver.onRoute(Math.min(choiceMargin(groupScores(biased, p.nGroup), keptGroups), choiceMargin(masked, idx)), idx);
 
   const chosen = idx.map((e) => scores[e]);
   let sum = 0;

@@ -118,6 +118,17 @@ export class Executor {
     return this.run('decode', { B, S: this.capacity.maxContext }, tokens, positions, 0);
   }
 
+  /**
+   * An arena buffer after a step, for diagnosis (the routing a step chose, an attention output):
+   * meaningful only for a value alive at the step's end (plan.json's `last` = the kernel count),
+   * since the arena reuses every other buffer's bytes.
+   */
+  readArena(phase: 'prefill' | 'decode', id: number, into: ArrayBufferView): void {
+    const offset = this.phases.get(phase)?.slots.get(id);
+    if (offset === undefined) throw new Error(`${phase}: no arena buffer ${id}`);
+    this.arena.read(into, offset);
+  }
+
   dispose(): void {
     for (const state of this.phases.values()) {
       state.program?.dispose();
