@@ -99,4 +99,23 @@ void checkRange(Napi::Env env, uint64_t offset, uint64_t bytes, uint64_t size, c
   }
 }
 
+void readDims(const Napi::Value& value, uint32_t out[3], const std::string& what) {
+  out[0] = out[1] = out[2] = 1;
+  if (value.IsArray()) {
+    auto array = value.As<Napi::Array>();
+    if (array.Length() < 1 || array.Length() > 3) {
+      throw Napi::RangeError::New(value.Env(), what + " must have 1 to 3 entries");
+    }
+    for (uint32_t i = 0; i < array.Length(); ++i) {
+      out[i] = static_cast<uint32_t>(toBounded(array.Get(i), std::numeric_limits<uint32_t>::max(),
+                                               what + "[" + std::to_string(i) + "]"));
+    }
+  } else {
+    out[0] = static_cast<uint32_t>(toBounded(value, std::numeric_limits<uint32_t>::max(), what));
+  }
+  for (int i = 0; i < 3; ++i) {
+    if (out[i] == 0) throw Napi::RangeError::New(value.Env(), what + " entries must be at least 1");
+  }
+}
+
 }  // namespace dsv3c

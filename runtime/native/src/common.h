@@ -30,6 +30,8 @@ uint64_t toBounded(const Napi::Value& value, uint64_t max, const std::string& wh
 uint64_t optionalBounded(const Napi::CallbackInfo& info, size_t index, uint64_t max,
                          uint64_t fallback, const std::string& what);
 std::string toString(const Napi::Value& value, const std::string& what);
+// A launch dimension: a number (x; y = z = 1) or an array [x, y?, z?], each in [1, 2^32).
+void readDims(const Napi::Value& value, uint32_t out[3], const std::string& what);
 // Throws a RangeError unless [offset, offset + bytes) lies inside a buffer of `size` bytes.
 void checkRange(Napi::Env env, uint64_t offset, uint64_t bytes, uint64_t size, const std::string& what);
 

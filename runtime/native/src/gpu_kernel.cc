@@ -9,29 +9,6 @@
 #include "gpu.h"
 
 namespace dsv3c {
-namespace {
-
-// A launch dimension: a number (x; y = z = 1) or an array [x, y?, z?], each in [1, 2^32).
-void readDims(const Napi::Value& value, uint32_t out[3], const std::string& what) {
-  out[0] = out[1] = out[2] = 1;
-  if (value.IsArray()) {
-    auto array = value.As<Napi::Array>();
-    if (array.Length() < 1 || array.Length() > 3) {
-      throw Napi::RangeError::New(value.Env(), what + " must have 1 to 3 entries");
-    }
-    for (uint32_t i = 0; i < array.Length(); ++i) {
-      out[i] = static_cast<uint32_t>(toBounded(array.Get(i), std::numeric_limits<uint32_t>::max(),
-                                               what + "[" + std::to_string(i) + "]"));
-    }
-  } else {
-    out[0] = static_cast<uint32_t>(toBounded(value, std::numeric_limits<uint32_t>::max(), what));
-  }
-  for (int i = 0; i < 3; ++i) {
-    if (out[i] == 0) throw Napi::RangeError::New(value.Env(), what + " entries must be at least 1");
-  }
-}
-
-}  // namespace
 
 Napi::Function GpuKernel::define(Napi::Env env, const GpuBackend& backend) {
   return DefineClass(env, "Kernel",

@@ -16,24 +16,6 @@ namespace {
 
 constexpr uint32_t kDefaultSharedLimit = 48 * 1024;  // above it CUDA needs a per-function opt-in
 
-// A block: a number (x) or [x, y?, z?], each in [1, 2^32).
-void readBlock(const Napi::Value& value, uint32_t out[3], const std::string& what) {
-  out[0] = out[1] = out[2] = 1;
-  if (value.IsArray()) {
-    auto array = value.As<Napi::Array>();
-    if (array.Length() < 1 || array.Length() > 3) throw Napi::RangeError::New(value.Env(), what + " must have 1 to 3 entries");
-    for (uint32_t i = 0; i < array.Length(); ++i) {
-      out[i] = static_cast<uint32_t>(toBounded(array.Get(i), std::numeric_limits<uint32_t>::max(),
-                                               what + "[" + std::to_string(i) + "]"));
-    }
-  } else {
-    out[0] = static_cast<uint32_t>(toBounded(value, std::numeric_limits<uint32_t>::max(), what));
-  }
-  for (int i = 0; i < 3; ++i) {
-    if (out[i] == 0) throw Napi::RangeError::New(value.Env(), what + " entries must be at least 1");
-  }
-}
-
 }  // namespace
 
 void ProgramState::releaseGraphs(bool checked, bool all) {
@@ -100,7 +82,7 @@ GpuProgram::GpuProgram(const Napi::CallbackInfo& info)
       throw Napi::Error::New(env, label + ": the kernel belongs to another context");
     }
     readStaticGrid(launch.Get("grid"), &state->staticGrids[3 * i], label + ": grid");
-    readBlock(launch.Get("block"), out.block, label + ": block");
+    readDims(launch.Get("block"), out.block, label + ": block");
     Napi::Value shared = launch.Get("sharedMemBytes");
     out.sharedMemBytes = shared.IsUndefined() ? 0u
                                               : static_cast<uint32_t>(toBounded(shared, std::numeric_limits<uint32_t>::max(),
