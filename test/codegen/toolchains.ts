@@ -3,18 +3,8 @@
  * kernel: ptxas -v (registers, bytes of spill stores and loads) and clang's AMDGPU resource remarks
  * (VGPRs, SGPRs, spills, scratch).
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-
-/** An executable by absolute candidates first, then on PATH; null when absent. */
-export function findTool(name: string, candidates: readonly string[]): string | null {
-  for (const c of candidates) if (existsSync(c)) return c;
-  try {
-    return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
+import { execFile } from 'node:child_process';
+import { findTool } from '../../compiler/codegen/find-tool.ts';
 
 export const NVCC = findTool('nvcc', ['/usr/local/cuda/bin/nvcc']);
 export const HIPCC = findTool('hipcc', ['/opt/rocm/bin/hipcc']);
