@@ -32,7 +32,7 @@ export function constraintsFor(f: KernelFamily, target: TargetClass): Constraint
   return f.constraints.filter((k) => k.target === undefined || k.target === target);
 }
 
-/** grid: C expressions in the step symbols (T, B, S) and constants; block: threads; dynamic shared bytes. */
+/** grid: C expressions in the step symbols (T, B, S, P) and constants; block: threads; dynamic shared bytes. */
 export interface Launch {
   readonly grid: readonly [string, string, string];
   readonly block: readonly [number, number, number];
@@ -139,9 +139,9 @@ export function instanceName(family: string, c: Constants, t: Tunables): string 
   return `${family}__${part(c)}__${part(t)}`;
 }
 
-/** Symbols a node's kernel takes as int64 arguments: those its operand shapes name, in T, B, S order. */
+/** Symbols a node's kernel takes as int64 arguments: those its operand shapes name, in T, B, S, P order. */
 export function symbolsOf(o: NodeOperands): Sym[] {
   const used = new Set<string>();
   for (const x of [...o.inputs, ...o.outputs]) for (const d of x.shape) if (typeof d === 'string') used.add(d);
-  return (['T', 'B', 'S'] as const).filter((s) => used.has(s));
+  return (['T', 'B', 'S', 'P'] as const).filter((s) => used.has(s));
 }

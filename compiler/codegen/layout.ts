@@ -51,7 +51,7 @@ export function contiguousStrides(shape: Shape): Mono[] {
 }
 
 // Symbols stand for large distinct primes when sizes are compared, so products compare exactly.
-const PRIME: Record<Sym, bigint> = { T: 2147483647n, B: 2147483629n, S: 2147483587n };
+const PRIME: Record<Sym, bigint> = { T: 2147483647n, B: 2147483629n, S: 2147483587n, P: 2147483579n };
 function size(m: Mono): bigint {
   return m.syms.reduce((p, s) => p * PRIME[s], BigInt(m.coef));
 }

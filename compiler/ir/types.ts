@@ -12,10 +12,11 @@ export const DTYPE_BYTES: Readonly<Record<DType, number>> = {
 
 /**
  * Sizes that vary per step: T tokens in a prefill step, B sequences (one token each) in a decode
- * step, S positions already in the KV cache. Everything else is a constant of the config.
+ * step, S positions a sequence's attention reads (its slot table's width), P rows of the paged KV
+ * pools (fixed at load: pages × page size). Everything else is a constant of the config.
  */
-export type Sym = 'T' | 'B' | 'S';
-export const SYMBOLS: readonly Sym[] = ['T', 'B', 'S'];
+export type Sym = 'T' | 'B' | 'S' | 'P';
+export const SYMBOLS: readonly Sym[] = ['T', 'B', 'S', 'P'];
 export type Dim = number | Sym;
 export type Shape = readonly Dim[];
 export type Bindings = Readonly<Partial<Record<Sym, number>>>;

@@ -11,13 +11,15 @@ import { ropeAttrs, softmaxScale } from './rope-attrs.ts';
  * linear is dequant + matmul, norms, activations and residual adds are separate ops, attention is
  * the expanded (non-absorbed) MLA. Passes turn it into fused kernels.
  *
- * prefill: one sequence, T new tokens at `positions`, cache [1, S, ·] with S ≥ T.
- * decode:  B sequences, one new token each at its own position, cache [B, S, ·].
- * Both write the new latents into the cache at their positions and attend to positions ≤ their own,
- * so a prefill can also continue a sequence (chunked prefill).
+ * prefill: one sequence, T new tokens at `positions`, slot table [1, S] with S ≥ T.
+ * decode:  B sequences, one new token each at its own position, slot table [B, S].
+ * The KV cache is paged: per layer two pools [P, ·] shared by all sequences. Both phases write the
+ * new latents at pool rows `slots` and attend to positions ≤ their own, position j of sequence b
+ * being pool row slot_table[b, j], so a prefill can also continue a sequence (chunked prefill).
  *
- * Inputs: `tokens` i32[N], `positions` i32[N], per layer `cache.L.c_kv` and `cache.L.k_pe`, and every
- * checkpoint weight under its checkpoint name. Outputs: `logits` f32[N, vocab] and the updated caches.
+ * Inputs: `tokens`, `positions`, `slots` i32[N], `slot_table` i32[Bc, S], per layer the pools
+ * `cache.L.c_kv` [P, kv_lora] and `cache.L.k_pe` [P, rope], and every checkpoint weight under its
+ * checkpoint name. Outputs: `logits` f32[N, vocab] and the updated pools.
  */
 export function buildModel(config: ModelConfig, phase: Phase, options: ModelOptions = DEFAULT_MODEL_OPTIONS): Graph {
   return new ModelBuilder(config, phase, options).build();
@@ -44,8 +46,10 @@ class ModelBuilder {
   private readonly g: GraphBuilder;
   private readonly N: Dim; // tokens in this step
   private readonly seqView: readonly [Dim, Dim]; // (sequences, tokens per sequence) for attention
-  private readonly cacheBatch: Dim;
+  private readonly cacheBatch: Dim; // sequences of the slot table: 1 in prefill, B in decode
   private positions!: Value; // i32[N]
+  private slots!: Value; // i32[N]: the pool row each new token's latent goes to
+  private slotTable!: Value; // i32[Bc, S]: the pool row of each sequence's position j
 
   constructor(
     private readonly c: ModelConfig,
@@ -62,6 +66,8 @@ class ModelBuilder {
     const { g, c } = this;
     const tokens = g.input('tokens', 'activation', 'i32', [this.N]);
     this.positions = g.input('positions', 'activation', 'i32', [this.N]);
+    this.slots = g.input('slots', 'activation', 'i32', [this.N]);
+    this.slotTable = g.input('slot_table', 'activation', 'i32', [this.cacheBatch, 'S']);
     let x = g.scoped('embed', () => g.add1('embedding', [this.weight('model.embed_tokens.weight', 'bf16', [c.vocabSize, c.hiddenSize]), tokens]));
     for (let l = 0; l < c.numLayers; l++) x = g.scoped(`layers.${l}`, () => this.layer(l, x));
     const head = c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
@@ -147,20 +153,15 @@ class ModelBuilder {
     const cKv = this.rmsNorm(g.add1('slice', [kv], { start: 0, size: kvl }), `${p}.kv_a_layernorm.weight`, kvl);
     const kPe = g.add1('rope', [g.add1('slice', [kv], { start: kvl, size: rope }), this.positions], ropeAttrs(c));
 
+    // The new latents go to their pool rows; attention reads each sequence's rows back in position order.
     const names = cacheNames(l);
     const posView = g.add1('reshape', [this.positions], { shape: [Bq, Tq] });
-    const cacheC = g.add1('kv_write', [
-      g.input(names.cKv, 'cache', 'bf16', [this.cacheBatch, 'S', kvl]),
-      g.add1('reshape', [cKv], { shape: [Bq, Tq, kvl] }),
-      posView,
-    ]);
-    const cacheK = g.add1('kv_write', [
-      g.input(names.kPe, 'cache', 'bf16', [this.cacheBatch, 'S', rope]),
-      g.add1('reshape', [kPe], { shape: [Bq, Tq, rope] }),
-      posView,
-    ]);
-    g.output(names.cKv, cacheC);
-    g.output(names.kPe, cacheK);
+    const poolC = g.add1('kv_write', [g.input(names.cKv, 'cache', 'bf16', ['P', kvl]), cKv, this.slots]);
+    const poolK = g.add1('kv_write', [g.input(names.kPe, 'cache', 'bf16', ['P', rope]), kPe, this.slots]);
+    g.output(names.cKv, poolC);
+    g.output(names.kPe, poolK);
+    const cacheC = g.add1('gather_rows', [poolC, this.slotTable]); // (Bc, S, kv_lora)
+    const cacheK = g.add1('gather_rows', [poolK, this.slotTable]); // (Bc, S, rope)
 
     // Expanded MLA: every cached latent goes back up through kv_b_proj to per-head k_nope and v.
     const kvb = this.linear(cacheC, `${p}.kv_b_proj`, heads * (nope + vDim), kvl, true); // (Bc, S, heads·(nope + v))

@@ -1,14 +1,14 @@
 /**
  * plan.json: what the runtime executes, per phase, with no compiler in the loop. Every size is a
- * shape over the step symbols (T tokens of a prefill, B sequences of a decode, S cache positions),
- * so one plan serves every step; the runtime binds the symbols, places the arena once at its
+ * shape over the step symbols (T tokens of a prefill, B sequences of a decode, S positions of a
+ * sequence's slot table, P rows of the paged KV pools), so one plan serves every step; the runtime binds the symbols, places the arena once at its
  * capacity (compiler/passes/plan-memory.ts placeSlots) and launches the kernels in order. After a
  * step, the `sampler` kernel turns rows of its logits into token ids on the device.
  */
 import type { InputRole, Phase } from '../ir/graph.ts';
 import type { DType, Shape, Sym } from '../ir/types.ts';
 
-export const PLAN_FORMAT = 'dsv3c-plan/2';
+export const PLAN_FORMAT = 'dsv3c-plan/3';
 
 /** Where an operand's memory is: a graph input's buffer (weight, step input, cache) or an arena slot. */
 export type BufferRef = { readonly input: string } | { readonly arena: number };

@@ -5,10 +5,12 @@ import { rewriteGraph } from './rewrite.ts';
 
 /**
  * absorb-mla — requires: the model graph's expanded mla_attention, whose k_nope and v come from
- * kv_b_proj applied to the cached latent.
+ * kv_b_proj applied to the cached latent gathered from its pool by the slot table.
  *
- *   mla_attention(q_nope, rope(q_pe), kv_b(c_kv)[nope], k_pe, kv_b(c_kv)[v])
- *     → head_matmul(mla_absorbed_attention(q_nope·W_UK, rope(q_pe), c_kv, k_pe), W_UV)
+ *   mla_attention(q_nope, rope(q_pe), kv_b(gather(c_pool, table))[nope], gather(k_pool, table), kv_b(…)[v])
+ *     → head_matmul(mla_absorbed_attention(q_nope·W_UK, rope(q_pe), c_pool, k_pool, positions, table), W_UV)
+ *
+ * The gathers then have no readers and go: absorbed decode reads the pools in place.
  *
  * Decode only. Per (query, key) pair the absorbed form works over kv_lora + rope dims (576 for V3)
  * instead of nope + rope (192) and v (128), but it never expands the cache: expanded decode
@@ -39,6 +41,10 @@ export const absorbMla: Pass = {
       const qPeSlice = qPeRope && producedBy(ctx, qPeRope.inputs[0], 'slice');
       if (!vSlice || vSlice.inputs[0] !== kSlice!.inputs[0] || !expand || !weights || !qPeRope || !qNopeSlice || !qPeSlice) return undefined;
       if (qPeSlice.inputs[0] !== qNopeSlice.inputs[0]) return undefined;
+      // Both come from the pools through one slot table: the absorbed kernel reads the pools by it.
+      const gatherC = producedBy(ctx, expand.inputs[0], 'gather_rows');
+      const gatherK = producedBy(ctx, kPeId, 'gather_rows');
+      if (!gatherC || !gatherK || gatherC.inputs[1] !== gatherK.inputs[1]) return undefined;
 
       const { b } = ctx;
       const [nope, vDim, C, h] = [config.qkNopeHeadDim, config.vHeadDim, config.kvLoraRank, config.numHeads];
@@ -50,7 +56,8 @@ export const absorbMla: Pass = {
       const [Bq, Tq] = node.outputs[0].type.shape;
       const [qLat, qPe] = b.add('mla_absorb_query', [ctx.map(qNopeSlice.inputs[0]), wUk, ctx.map(qPeRope.inputs[1])], { nope, ...qPeRope.attrs });
       const view = (v: Value, width: number) => b.add1('reshape', [v], { shape: [Bq, Tq, h, width] }); // (Bq, Tq, heads, width)
-      const outLat = b.add1('mla_absorbed_attention', [view(qLat, C), view(qPe, config.qkRopeHeadDim), ctx.map(expand.inputs[0]), ctx.map(kPeId), ctx.map(posView)], { scale: node.attrs.scale });
+      const pools = [ctx.map(gatherC.inputs[0]), ctx.map(gatherK.inputs[0])];
+      const outLat = b.add1('mla_absorbed_attention', [view(qLat, C), view(qPe, config.qkRopeHeadDim), ...pools, ctx.map(posView), ctx.map(gatherC.inputs[1])], { scale: node.attrs.scale });
       return [b.add1('head_matmul', [outLat, wUv])];
     });
   },

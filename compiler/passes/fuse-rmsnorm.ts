@@ -10,8 +10,8 @@ import { rewriteGraph } from './rewrite.ts';
  *
  *   rms_norm(add(a, b), w)                 → fused_rms_norm(a, b, w) {residual}: new residual + normed
  *   act_quant_fp8(rms_norm(…))             → the same fused_rms_norm {quant}: the next GEMM's input
- *   kv_write(c_cache, rms_norm(latent)), kv_write(k_cache, rope(k_pe))
- *                                          → mla_kv_write(kv, w, positions, c_cache, k_cache)
+ *   kv_write(c_pool, rms_norm(latent), slots), kv_write(k_pool, rope(k_pe, positions), slots)
+ *                                          → mla_kv_write(kv, w, positions, slots, c_pool, k_pool)
  *
  * The cache write is the place where normalizing the latent and rotating k_pe pays: both are read
  * once from the kv_a GEMM's output and written once, straight into the cache.
@@ -51,22 +51,18 @@ function fuseNorm(norm: Node, ctx: RewriteContext): Value[] {
   return [normed];
 }
 
-/** The latent half: kv_write(cache, reshape(rms_norm(slice(kv, 0, C)))) and its k_pe twin on the same kv. */
+/** The latent half: kv_write(pool, rms_norm(slice(kv, 0, C)), slots) and its k_pe twin on the same kv and slots. */
 function fuseCacheWrite(write: Node, ctx: RewriteContext): Value[] | undefined {
-  const view = producedBy(ctx, write.inputs[1], 'reshape');
-  const norm = view && producedBy(ctx, view.inputs[0], 'rms_norm');
+  const norm = producedBy(ctx, write.inputs[1], 'rms_norm');
   const latent = norm && producedBy(ctx, norm.inputs[0], 'slice');
   if (!latent || latent.attrs.start !== 0) return undefined;
   const kvId = latent.inputs[0];
   const peSlice = usersOf(ctx, kvId, 'slice').find((s) => s.attrs.start === latent.attrs.size);
   const rope = peSlice && usersOf(ctx, peSlice.outputs[0].id, 'rope')[0];
-  const peView = rope && usersOf(ctx, rope.outputs[0].id, 'reshape')[0];
-  const peWrite = peView && usersOf(ctx, peView.outputs[0].id, 'kv_write').find((w) => w.inputs[2] === write.inputs[2]);
+  const peWrite = rope && usersOf(ctx, rope.outputs[0].id, 'kv_write').find((w) => w.inputs[2] === write.inputs[2]);
   if (!peWrite) return undefined;
   const { b } = ctx;
-  const [Bq, Tq] = ctx.map(write.inputs[2]).type.shape; // positions viewed as (sequences, tokens)
-  const kv = b.add1('reshape', [ctx.map(kvId)], { shape: [Bq, Tq, ctx.map(kvId).type.shape.at(-1)!] }); // (Bq, Tq, kv_lora + rope)
-  const [cacheC, cacheK] = b.add('mla_kv_write', [kv, ctx.map(norm.inputs[1]), ctx.map(write.inputs[2]), ctx.map(write.inputs[0]), ctx.map(peWrite.inputs[0])], {
+  const [cacheC, cacheK] = b.add('mla_kv_write', [ctx.map(kvId), ctx.map(norm.inputs[1]), ctx.map(rope.inputs[1]), ctx.map(write.inputs[2]), ctx.map(write.inputs[0]), ctx.map(peWrite.inputs[0])], {
     eps: norm.attrs.eps,
     ...rope.attrs,
   });

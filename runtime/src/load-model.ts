@@ -35,6 +35,13 @@ export interface LoadOptions {
   readonly maxBatch?: number;
   /** Tokens per prefill step (longer prompts are prefilled in chunks); default min(maxContext, 512). */
   readonly maxTokens?: number;
+  /** Positions per KV cache page; default 64. */
+  readonly kvPageSize?: number;
+  /**
+   * Positions the paged KV cache holds, all sequences together (rounded up to whole pages);
+   * default maxBatch × maxContext (whole pages per sequence), so every sequence can reach maxContext.
+   */
+  readonly kvPositions?: number;
   /** Bytes the model may use on the device; default: the device's memory. */
   readonly memoryBudgetBytes?: number;
   /** Where the loading progress bar goes; false for none. process.stderr by default. */
@@ -60,6 +67,8 @@ export async function loadModel(packageDir: string, modelDir: string, options: L
     maxContext,
     maxBatch: positive('maxBatch', options.maxBatch ?? 4),
     maxTokens: positive('maxTokens', Math.min(options.maxTokens ?? 512, maxContext)),
+    ...(options.kvPageSize === undefined ? {} : { kvPageSize: positive('kvPageSize', options.kvPageSize) }),
+    ...(options.kvPositions === undefined ? {} : { kvPositions: positive('kvPositions', options.kvPositions) }),
   };
 
   const checkpoint = await openCheckpoint(modelDir);
@@ -76,8 +85,8 @@ export async function loadModel(packageDir: string, modelDir: string, options: L
       if (need > budget) {
         const kv = layout.caches.reduce((a, c) => a + c.bytes, 0);
         throw new MemoryBudgetError(
-          `the model needs ${gib(need)} on ${device.name} (weights ${gib(pkg.manifest.totalBytes)}, KV cache ${gib(kv)} for ${capacity.maxBatch} × ${capacity.maxContext} positions, ` +
-            `activations ${gib(layout.arenaBytes)}) but the budget is ${gib(budget)}; lower maxBatch or maxContext, or shard it over more GPUs`,
+          `the model needs ${gib(need)} on ${device.name} (weights ${gib(pkg.manifest.totalBytes)}, KV cache ${gib(kv)} for ${layout.pool.rows} positions (${layout.pool.pages} pages of ${layout.pool.pageSize}), ` +
+            `activations ${gib(layout.arenaBytes)}) but the budget is ${gib(budget)}; lower maxBatch, maxContext or kvPositions, or shard it over more GPUs`,
         );
       }
       const weights = new Map<string, DeviceMemory>();

@@ -1,9 +1,9 @@
 /**
  * A loaded model: prefill + decode over the executor, several sequences in one batch, sampling,
- * stop tokens, and tokens streamed as they come. Sequence i of a batch owns KV row i; a decode
- * step runs rows 0…r where r is the last unfinished sequence, and rows that finished before it
- * repeat their last token at their last position (rewriting the same cache entry with the same
- * values), so a finished sequence never changes and never needs a batch reshuffle.
+ * stop tokens, and tokens streamed as they come. Prompt i of a batch is the executor's sequence i:
+ * it takes KV pages as it grows, and gives them back as soon as it finishes (or when the batch
+ * ends, however it ends); a decode step runs only the unfinished sequences, whichever they are,
+ * since the paged cache lets any sequence sit in any row of a step.
  */
 import type { ModelConfig } from '../../compiler/config/model-config.ts';
 import type { Device } from './device/device.ts';
@@ -84,48 +84,48 @@ export class ModelSession {
     const draws = params.map(samplingRow);
     const decoders = ids.map(() => this.tokenizer?.streamDecoder() ?? null);
 
-    // Prefill each sequence into its row, in chunks of at most maxTokens; sample its first token.
-    const next: number[] = [];
-    for (let s = 0; s < ids.length; s++) {
-      let out: StepOutput | undefined;
-      for (let start = 0; start < ids[s].length; start += maxTokens) {
-        out = this.executor.prefill(s, ids[s].slice(start, start + maxTokens), start);
-        if (options.onLogits) for (const row of this.readLogits(out, 0, out.logits.rows)) options.onLogits(s, 'prompt', row);
-      }
-      next.push(this.sampleRows(out!, out!.logits.rows - 1, [s], [draws[s]], options, new Set([s]))[0]);
-    }
-
-    const length = ids.map((p) => p.length); // tokens in each row's cache after the step that consumes next[s]
-    const count = ids.map(() => 0);
-    const done = ids.map(() => false);
-    for (;;) {
-      // Emit what the last step produced; decide who is finished.
+    try {
+      // Prefill each sequence, in chunks of at most maxTokens; sample its first token.
+      const next: number[] = [];
       for (let s = 0; s < ids.length; s++) {
-        if (done[s]) continue;
-        const id = next[s];
-        count[s]++;
-        // The token is consumed at position length[s] by the next step: none past the context.
-        const finish = stops.has(id) ? 'stop' : count[s] >= maxNew || length[s] >= maxContext ? 'length' : undefined;
-        const text = decoders[s]?.push(id) ?? '';
-        yield { sequence: s, index: count[s] - 1, id, text: finish ? text + (decoders[s]?.flush() ?? '') : text, ...(finish ? { finishReason: finish } : {}) };
-        if (finish) done[s] = true;
+        let out: StepOutput | undefined;
+        for (let start = 0; start < ids[s].length; start += maxTokens) {
+          out = this.executor.prefill(s, ids[s].slice(start, start + maxTokens), start);
+          if (options.onLogits) for (const row of this.readLogits(out, 0, out.logits.rows)) options.onLogits(s, 'prompt', row);
+        }
+        next.push(this.sampleRows(out!, [s], [draws[s]], options)[0]);
       }
-      const last = done.lastIndexOf(false);
-      if (last < 0) return;
-      const rows = last + 1;
-      // Finished rows below `last` rewrite their final cache entry with the same token and position.
-      const tokens = next.slice(0, rows);
-      const positions = length.slice(0, rows).map((n, s) => (done[s] ? n - 1 : n));
-      for (let s = 0; s < rows; s++) if (done[s]) tokens[s] = ids[s][length[s] - 1] ?? tokens[s];
-      const out = this.executor.decode(tokens, positions);
-      const sequences = Array.from({ length: rows }, (_, s) => s);
-      const live = sequences.filter((s) => !done[s]);
-      const picked = this.sampleRows(out, 0, sequences, draws.slice(0, rows), options, new Set(live));
-      for (const s of live) {
-        ids[s].push(next[s]);
-        length[s]++;
-        next[s] = picked[s];
+
+      const length = ids.map((p) => p.length); // tokens in each sequence's cache after the step that consumes next[s]
+      const count = ids.map(() => 0);
+      const done = ids.map(() => false);
+      for (;;) {
+        // Emit what the last step produced; decide who is finished.
+        for (let s = 0; s < ids.length; s++) {
+          if (done[s]) continue;
+          const id = next[s];
+          count[s]++;
+          // The token is consumed at position length[s] by the next step: none past the context.
+          const finish = stops.has(id) ? 'stop' : count[s] >= maxNew || length[s] >= maxContext ? 'length' : undefined;
+          const text = decoders[s]?.push(id) ?? '';
+          if (finish) {
+            done[s] = true;
+            this.executor.release(s); // its pages go back before the next step takes any
+          }
+          yield { sequence: s, index: count[s] - 1, id, text: finish ? text + (decoders[s]?.flush() ?? '') : text, ...(finish ? { finishReason: finish } : {}) };
+        }
+        const live = ids.map((_, s) => s).filter((s) => !done[s]);
+        if (live.length === 0) return;
+        const out = this.executor.decode(live.map((s) => next[s]), live.map((s) => length[s]), live);
+        const picked = this.sampleRows(out, live, live.map((s) => draws[s]), options);
+        live.forEach((s, i) => {
+          ids[s].push(next[s]);
+          length[s]++;
+          next[s] = picked[i];
+        });
       }
+    } finally {
+      for (let s = 0; s < ids.length; s++) this.executor.release(s);
     }
   }
 
@@ -133,12 +133,13 @@ export class ModelSession {
     this.release();
   }
 
-  /** Samples logits rows first… (row i is sequence sequences[i]); reports the rows of live sequences. */
-  private sampleRows(out: StepOutput, first: number, sequences: readonly number[], draws: readonly SamplingRow[], options: GenerateOptions, live: ReadonlySet<number>): number[] {
+  /** Samples the step's last `sequences.length` logits rows (row i is sequence sequences[i]) and reports them. */
+  private sampleRows(out: StepOutput, sequences: readonly number[], draws: readonly SamplingRow[], options: GenerateOptions): number[] {
+    const first = out.logits.rows - sequences.length;
     const picked = this.sampler.sample(out, first, draws);
     if (options.onLogits) {
       const rows = this.readLogits(out, first, sequences.length);
-      sequences.forEach((s, i) => live.has(s) && options.onLogits!(s, 'generated', rows[i]));
+      sequences.forEach((s, i) => options.onLogits!(s, 'generated', rows[i]));
     }
     return picked;
   }

@@ -28,8 +28,8 @@ export interface Backend {
   launch(inst: KernelInstance, grid: [number, number, number], buffers: readonly DeviceBuffer[], symbols: readonly number[]): void;
 }
 
-/** Decode binds B sequences of one token, prefill T tokens; S cache positions (≥ T). */
-export const STEP: Readonly<Record<string, Bindings>> = { prefill: { T: 5, S: 7 }, decode: { B: 3, S: 6 } };
+/** Decode binds B sequences of one token, prefill T tokens; S cache positions (≥ T); P pool rows. */
+export const STEP: Readonly<Record<string, Bindings>> = { prefill: { T: 5, S: 7, P: 11 }, decode: { B: 3, S: 6, P: 23 } };
 
 export function runSample(sample: Sample, backend: Backend, seed: number): string[] {
   const { node, schedule, instance } = sample;

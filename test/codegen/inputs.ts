@@ -1,7 +1,7 @@
 /**
  * Fresh random inputs for one kernel node: every operand random in its dtype's range, except the
- * integer operands whose values the op constrains (token ids, positions, expert ids, row
- * permutations), which are drawn from what the model could produce.
+ * integer operands whose values the op constrains (token ids, positions, pool slots, expert ids,
+ * row permutations), which are drawn from what the model could produce.
  */
 import type { Node } from '../../compiler/ir/graph.ts';
 import type { NodeOperands } from '../../compiler/codegen/kernel-family.ts';
@@ -32,16 +32,12 @@ function permutation(rng: Rng, n: number): number[] {
 }
 
 /** Integer values for input `index` of the node, row-major over its shape, or null for plain random data. */
-function integerValues(node: Node, index: number, o: NodeOperands, b: Bindings, rng: Rng): number[] | null {
+export function integerValues(node: Node, index: number, o: NodeOperands, b: Bindings, rng: Rng): number[] | null {
   const shape = (i: number) => resolveShape(o.inputs[i].shape, b);
   const count = (i: number) => shape(i).reduce((a, d) => a * d, 1);
   const uniform = (i: number, n: number) => Array.from({ length: count(i) }, () => rng.int(n));
-  // Positions [Bq, Tq] where each sequence's tokens sit at distinct cache rows (the cache writes would race otherwise).
-  const positions = (i: number, S: number) => {
-    const [Bq, Tq] = shape(i).length === 2 ? shape(i) : [1, shape(i)[0]];
-    return Array.from({ length: Bq }, () => distinct(rng, S, Tq)).flat();
-  };
   const S = b.S ?? 1;
+  const P = b.P ?? 1;
   switch (`${node.op}:${index}`) {
     case 'embedding:1':
       return uniform(1, shape(0)[0]);
@@ -49,9 +45,14 @@ function integerValues(node: Node, index: number, o: NodeOperands, b: Bindings, 
     case 'mla_absorb_query:2':
       return uniform(index, 64);
     case 'mla_kv_write:2':
-      return positions(2, shape(3)[1]);
+      return uniform(2, 64);
+    case 'mla_kv_write:3':
+      return distinct(rng, P, count(3)); // distinct pool rows: the writes would race otherwise
     case 'mla_absorbed_attention:4':
       return uniform(4, S);
+    case 'mla_absorbed_attention:5':
+    case 'gather_rows:1':
+      return uniform(index, P); // any pool rows, shared or not: a page table maps positions anywhere
     case 'mla_attention:5':
       return uniform(5, S);
     case 'moe_dispatch:0': {

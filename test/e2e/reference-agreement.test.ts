@@ -206,5 +206,58 @@ describe.each(TINY_CONFIGS.map((f) => f.replace(/\.json$/, '')))('%s on the cpu 
         alone.logits.forEach((row, k) => expect(relativeError(batch.get(i)!.logits[k], row), `sequence ${i} step ${k}`).toBeLessThanOrEqual(1e-6));
       }
     }, 120_000);
+
+    // The paged KV cache does not depend on the activation mode: once per config.
+    it.runIf(mode === 'none')('sequences that finish give their KV pages back; later sequences reuse them and generate what a fresh session does', async () => {
+      const V = model.config.vocabSize;
+      const rng = new Rng(model.seed ^ 0x9a6e5);
+      const prompt = (n: number) => Array.from({ length: n }, () => Math.floor(rng.next() * V));
+      const first = [3, 9, 6].map(prompt);
+      const second = [7, 2, 5].map(prompt);
+      const options = { maxNewTokens: 8, stopIds: [] as number[], temperature: 0.9, topP: 0.9, seed: 5 };
+      // maxContext 12: the 9-token prompt ends at the context after 4 tokens, the 6-token one after 7, the 3-token one at maxNewTokens.
+      // The default pool is just enough for three whole sequences: 3 × 12 positions, 9 pages of 4.
+      const load = () => openSession(packages.get(mode)!, model, { maxContext: 12, maxBatch: 3, kvPageSize: 4 });
+      const run = async (s: ModelSession, prompts: number[][], firstPages: number[][]) => {
+        const ids = prompts.map(() => [] as number[]);
+        const onLogits = (seq: number, kind: string) => kind === 'generated' && ids[seq].length === 0 && (firstPages[seq] = [...s.executor.pages.pagesOf(seq)]);
+        for await (const t of s.generateBatch(prompts, { ...options, onLogits })) {
+          ids[t.sequence].push(t.id);
+          if (t.finishReason) expect(s.executor.pages.pagesOf(t.sequence), `sequence ${t.sequence} ended`).toEqual([]);
+        }
+        expect(s.executor.pages.freePages).toBe(s.executor.pages.pages);
+        return ids;
+      };
+      const reused = await load();
+      const fresh = await load();
+      try {
+        expect(reused.executor.pages.pages).toBe(9);
+        const a = await run(reused, first, []);
+        expect(a.map((x) => x.length)).toEqual([8, 4, 7]);
+        const reusedPages: number[][] = [];
+        const freshPages: number[][] = [];
+        const b = await run(reused, second, reusedPages);
+        expect(await run(fresh, second, freshPages)).toEqual(b);
+        // The first batch's pages came back in another order: the same sequences sit on other pool rows.
+        expect(reusedPages).not.toEqual(freshPages);
+
+        // A pool of 2 pages: a 9-token prompt does not fit, says so, and leaves the pool whole for the next.
+        const small = await openSession(packages.get(mode)!, model, { maxContext: 12, maxBatch: 3, kvPageSize: 4, kvPositions: 8 });
+        try {
+          await expect(async () => {
+            for await (const _ of small.generate(first[1], options));
+          }).rejects.toThrow(/the KV cache is full: sequence 0 needs 3 more pages of 4 positions for 9 positions, 2 of 2 are free/);
+          expect(small.executor.pages.freePages).toBe(2);
+          const short: number[] = [];
+          for await (const t of small.generate(first[0], { ...options, maxNewTokens: 6 })) short.push(t.id);
+          expect(short).toEqual(a[0].slice(0, 6));
+        } finally {
+          small.dispose();
+        }
+      } finally {
+        reused.dispose();
+        fresh.dispose();
+      }
+    }, 120_000);
   });
 });

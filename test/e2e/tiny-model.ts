@@ -51,7 +51,7 @@ export async function cpuPackage(model: TinyModel, mode: Mode, root: string): Pr
   return dir;
 }
 
-export async function openSession(pkg: string, model: TinyModel, options: { maxContext?: number; maxBatch?: number; maxTokens?: number } = {}): Promise<ModelSession> {
+export async function openSession(pkg: string, model: TinyModel, options: { maxContext?: number; maxBatch?: number; maxTokens?: number; kvPageSize?: number; kvPositions?: number } = {}): Promise<ModelSession> {
   return loadModel(pkg, model.checkpoint, { maxContext: 96, maxBatch: 4, progress: false, ...options });
 }
 

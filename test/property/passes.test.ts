@@ -12,7 +12,7 @@ import { PASS_NAMES, runPipeline } from '../../compiler/passes/pipeline.ts';
 import { referenceDecode, referencePrefill } from '../reference/forward.ts';
 import { randomWeights } from '../reference/random-weights.ts';
 import { arbitraryRawConfig } from '../support/arbitrary-config.ts';
-import { emptyCaches, grownCaches, stepInputs } from '../support/model-inputs.ts';
+import { TestPages, emptyCaches, stepInputs, writtenCaches } from '../support/model-inputs.ts';
 
 /**
  * Every pass preserves the model: the interpreter on the optimized graph equals the interpreter on
@@ -55,8 +55,10 @@ describe('passes preserve the model', () => {
     const disabled = left ? [left] : [];
     const P = c.prompt.length;
 
+    // A pool of 16 rows in pages of 2 handed out shuffled: the sequence's rows are scattered.
+    const pages = new TestPages(16, 2, c.seed);
     const prefill = buildModel(c.config, 'prefill', c.options);
-    const prefillIn = stepInputs(weights, c.prompt, c.prompt.map((_, i) => i), emptyCaches(c.config, 1, P));
+    const prefillIn = stepInputs(weights, c.prompt, c.prompt.map((_, i) => i), emptyCaches(c.config, pages.rows), pages);
     const before = interpret(prefill, prefillIn);
     const after = interpret(optimize(prefill, c, disabled), prefillIn);
     const ref = referencePrefill(c.config, weights, c.prompt, c.options);
@@ -65,7 +67,7 @@ describe('passes preserve the model', () => {
     expect(relativeError(logitsOf(after), Float64Array.from(ref.logits.flat()))).toBeLessThan(BOUND);
 
     const decode = buildModel(c.config, 'decode', c.options);
-    const decodeIn = stepInputs(weights, [c.next], [P], grownCaches(c.config, after, 1));
+    const decodeIn = stepInputs(weights, [c.next], [P], writtenCaches(c.config, after), pages, { phase: 'decode' });
     const stepBefore = interpret(decode, decodeIn);
     const stepAfter = interpret(optimize(decode, c, disabled), decodeIn);
     const refStep = referenceDecode(c.config, weights, ref.cache, c.next, P, c.options);

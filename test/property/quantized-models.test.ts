@@ -6,7 +6,7 @@ import { buildModel } from '../../compiler/model/build-model.ts';
 import { runPipeline } from '../../compiler/passes/pipeline.ts';
 import { referencePrefill } from '../reference/forward.ts';
 import { randomWeights } from '../reference/random-weights.ts';
-import { emptyCaches, stepInputs } from '../support/model-inputs.ts';
+import { TestPages, emptyCaches, stepInputs } from '../support/model-inputs.ts';
 
 /**
  * The shipped tiny configs through the whole pipeline in both activation modes, against the
@@ -20,7 +20,8 @@ describe.each(CONFIGS)('%s through the pipeline', (name) => {
   const config = loadConfig(`configs/${name}.json`);
   const weights = randomWeights(config, 1234 + name.length);
   const tokens = Array.from({ length: 6 }, (_, i) => (i * 37 + 11) % config.vocabSize);
-  const inputs = stepInputs(weights, tokens, tokens.map((_, i) => i), emptyCaches(config, 1, tokens.length));
+  const pages = new TestPages(16, 4, 7);
+  const inputs = stepInputs(weights, tokens, tokens.map((_, i) => i), emptyCaches(config, pages.rows), pages);
 
   const logits = (actQuant: 'fp8' | 'none') => {
     const graph = runPipeline(buildModel(config, 'prefill', { actQuant }), config).graph;

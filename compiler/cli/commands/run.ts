@@ -134,7 +134,7 @@ export async function runModel(flags: RunFlags, stdout: ProgressStream = process
     });
   } catch (e) {
     if (e instanceof MemoryBudgetError) {
-      const message = e.message.replace('lower maxBatch or maxContext', 'lower --max-batch or --max-context');
+      const message = e.message.replace('lower maxBatch, maxContext or kvPositions', 'lower --max-batch or --max-context');
       throw new UsageError(flags.memoryBudget === undefined ? message : `--memory-budget ${flags.memoryBudget}: ${message}`);
     }
     if (e instanceof NativeAddonError) throw new RunEnvironmentError(e.message);

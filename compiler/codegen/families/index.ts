@@ -3,6 +3,7 @@ import './add.ts';
 import './fused-rms-norm.ts';
 import './act-quant-fp8.ts';
 import './embedding.ts';
+import './gather-rows.ts';
 import './gemm.ts';
 import './grouped-gemm.ts';
 import './matmul.ts';

@@ -2,9 +2,10 @@ import { defineFamily } from '../kernel-family.ts';
 import { constDim, expectContiguous, productExpr } from './operands.ts';
 
 /**
- * mla_absorbed_attention (decode): q_lat[B, Tq, h, C], q_pe[B, Tq, h, R] against the latent cache
- * c_kv[B, S, C], k_pe[B, S, R]; query (b, t) sees cache rows j ≤ positions[b, t]; output latent
- * [B, Tq, h, C]. GPU: one block per (query, head) with an online softmax over chunks of J keys
+ * mla_absorbed_attention (decode): q_lat[B, Tq, h, C], q_pe[B, Tq, h, R] against the latent pools
+ * c_kv[P, C], k_pe[P, R]; query (b, t) sees positions j ≤ positions[b, t], position j being pool
+ * row table[b, j] (a row outside [0, P) reads row 0: the reference throws, a kernel must not fault);
+ * output latent [B, Tq, h, C]. GPU: one block per (query, head) with an online softmax over chunks of J keys
  * (one warp per key's dot product; every thread owns C/THREADS output columns). Heads re-read
  * the cache independently and the sequence is not split: both are later tunables (issue 6).
  */
@@ -12,7 +13,7 @@ export const mlaAbsorbedAttention = defineFamily({
   name: 'mla_absorbed_attention',
   op: 'mla_absorbed_attention',
   template: 'mla_absorbed_attention',
-  doc: 'softmax((q_lat . c_kv + q_pe . k_pe) * scale, j <= pos) . c_kv: one (query, head) per block, online softmax',
+  doc: 'softmax((q_lat . c_kv + q_pe . k_pe) * scale, j <= pos) . c_kv over the pool rows of the slot table: one (query, head) per block, online softmax',
   constants(node, o) {
     for (const [i, x] of o.inputs.entries()) expectContiguous(`input ${i}`, x);
     const q = o.inputs[0];
@@ -37,6 +38,6 @@ export const mlaAbsorbedAttention = defineFamily({
     if (target === 'cpu') return { grid: [`(${c.rows} + ${t.ROWS - 1}) / ${t.ROWS}`, '1', '1'], block: [1, 1, 1], sharedBytes: 0 };
     return { grid: [String(c.rows), String(c.heads), '1'], block: [t.THREADS, 1, 1], sharedBytes: 0 };
   },
-  params: () => ({ inputs: ['qLat', 'qPe', 'cKv', 'kPe', 'positions'], outputs: ['out'] }),
+  params: () => ({ inputs: ['qLat', 'qPe', 'cKv', 'kPe', 'positions', 'table'], outputs: ['out'] }),
   derive: (c, t) => (t.THREADS ? { OC: Math.ceil((c.C as number) / t.THREADS) } : {}),
 });

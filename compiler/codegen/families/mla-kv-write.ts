@@ -1,28 +1,27 @@
 import { defineFamily } from '../kernel-family.ts';
-import { constDim, expectContiguous, productExpr, rowsOf } from './operands.ts';
+import { constDim, expectContiguous, rowsOf } from './operands.ts';
 import { ropeConstants, ropeDerive } from './rope-common.ts';
 
 /**
- * mla_kv_write: kv[Bq, Tq, C + R] (the kv_a output, a column window) → c_kv = rms_norm(latent)·w
- * and k_pe = rope(k_pe) written into caches [Bq, S, C] and [Bq, S, R] at row positions[b, t]. The
- * outputs are the caches themselves (in place). One block per token; a position outside [0, S)
- * writes nothing (the reference throws; a kernel cannot).
+ * mla_kv_write: kv[N, C + R] (the kv_a output, a column window) → c_kv = rms_norm(latent)·w and
+ * k_pe = rope(k_pe, positions[n]) written into the pools [P, C] and [P, R] at row slots[n]. The
+ * outputs are the pools themselves (in place). One block per token; a slot outside [0, P) writes
+ * nothing (the reference throws; a kernel cannot).
  */
 export const mlaKvWrite = defineFamily({
   name: 'mla_kv_write',
   op: 'mla_kv_write',
   template: 'mla_kv_write',
-  doc: 'latent rms_norm and k_pe rope written into the caches at the positions: one token per block',
+  doc: 'latent rms_norm and k_pe rope written into the pools at the slots: one token per block',
   constants(node, o) {
-    const kv = rowsOf('kv', o.inputs[0]); // [Bq·Tq, C + R], row stride kvStride
-    for (const i of [1, 2, 3, 4]) expectContiguous(`input ${i}`, o.inputs[i]);
-    const C = constDim('c_kv cache', o.inputs[3], 2);
+    const kv = rowsOf('kv', o.inputs[0]); // [N, C + R], row stride kvStride
+    for (const i of [1, 2, 3, 4, 5]) expectContiguous(`input ${i}`, o.inputs[i]);
+    const C = constDim('c_kv pool', o.inputs[4], 1);
     return {
       C,
-      R: constDim('k_pe cache', o.inputs[4], 2),
+      R: constDim('k_pe pool', o.inputs[5], 1),
       eps: node.attrs.eps as number,
       rows: kv.rows,
-      tq: productExpr([o.inputs[0].shape[1]]), // tokens per sequence: T in prefill, 1 in decode
       kvStride: kv.rowStride,
       ...ropeConstants(node.attrs),
     };
@@ -40,6 +39,6 @@ export const mlaKvWrite = defineFamily({
     if (target === 'cpu') return { grid: [`(${c.rows} + ${t.ROWS - 1}) / ${t.ROWS}`, '1', '1'], block: [1, 1, 1], sharedBytes: 0 };
     return { grid: [String(c.rows), '1', '1'], block: [t.THREADS, 1, 1], sharedBytes: 0 };
   },
-  params: () => ({ inputs: ['kv', 'w', 'positions', 'cacheC', 'cacheK'], outputs: ['outC', 'outK'] }),
+  params: () => ({ inputs: ['kv', 'w', 'positions', 'slots', 'cacheC', 'cacheK'], outputs: ['outC', 'outK'] }),
   derive: (c) => ropeDerive(c),
 });

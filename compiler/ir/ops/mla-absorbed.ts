@@ -1,14 +1,16 @@
 import { defineOp, ShapeError } from '../op.ts';
 import { tensor } from '../tensor.ts';
-import { byteSize, numel, resolveShape, tensorType } from '../types.ts';
+import { DTYPE_BYTES, byteSize, numel, resolveShape, tensorType } from '../types.ts';
 import { expectDim, expectRank, ioBytes, last } from './helpers.ts';
 import { rmsNormRows } from './norm.ts';
 import { applyRope } from './rope.ts';
+import { poolRow } from './shape.ts';
 
 /**
  * Multi-head Latent Attention in its absorbed form (decode): W_UK folded into the query, scores
  * taken against the cached latent itself, W_UV applied after attention. The cache holds
- * kv_lora + rope numbers per token, shared by all heads.
+ * kv_lora + rope numbers per token, shared by all heads, in pools [P, ·] shared by all sequences:
+ * a token's row is its slot (paged by the runtime), a sequence's keys are found by its slot table.
  */
 
 /** y[..., h, n] = Σ_k x[..., h, k] · w[h, n, k]: one small matrix per head. */
@@ -83,36 +85,41 @@ defineOp({
 
 defineOp({
   name: 'mla_absorbed_attention',
-  doc: 'softmax((q_lat·c_kv + q_pe·k_pe) · scale, j ≤ pos) · c_kv → latent output [B, Tq, h, kv_lora]',
+  doc: 'softmax((q_lat·c_kv + q_pe·k_pe) · scale, j ≤ pos) · c_kv, key j of sequence b at pool row slot_table[b, j] → latent output [B, Tq, h, kv_lora]',
   infer(inputs) {
-    if (inputs.length !== 5) throw new ShapeError('mla_absorbed_attention', `expects 5 inputs, got ${inputs.length}`);
-    const [qLat, qPe, cKv, kPe, positions] = inputs;
+    if (inputs.length !== 6) throw new ShapeError('mla_absorbed_attention', `expects 6 inputs, got ${inputs.length}`);
+    const [qLat, qPe, cKv, kPe, positions, table] = inputs;
     expectRank('mla_absorbed_attention', 'q_lat', qLat, 4);
-    expectRank('mla_absorbed_attention', 'c_kv', cKv, 3);
-    expectDim('mla_absorbed_attention', 'latent width', cKv.shape[2], qLat.shape[3]);
-    expectDim('mla_absorbed_attention', 'rope width', kPe.shape[2], qPe.shape[3]);
-    expectDim('mla_absorbed_attention', 'k_pe positions', kPe.shape[1], cKv.shape[1]);
+    expectRank('mla_absorbed_attention', 'c_kv pool', cKv, 2);
+    expectRank('mla_absorbed_attention', 'k_pe pool', kPe, 2);
+    expectRank('mla_absorbed_attention', 'slot table', table, 2);
+    expectDim('mla_absorbed_attention', 'latent width', cKv.shape[1], qLat.shape[3]);
+    expectDim('mla_absorbed_attention', 'rope width', kPe.shape[1], qPe.shape[3]);
+    expectDim('mla_absorbed_attention', 'k_pe pool rows', kPe.shape[0], cKv.shape[0]);
     expectDim('mla_absorbed_attention', 'positions length', positions.shape[1], qLat.shape[1]);
+    expectDim('mla_absorbed_attention', 'slot table batch', table.shape[0], qLat.shape[0]);
     return [tensorType(qLat.dtype, qLat.shape)];
   },
-  reference([qLat, qPe, cKv, kPe, positions], attrs) {
+  reference([qLat, qPe, cKv, kPe, positions, table], attrs) {
     const [B, Tq, h, C] = qLat.shape;
     const r = qPe.shape[3];
-    const S = cKv.shape[1];
+    const P = cKv.shape[0];
+    const S = table.shape[1];
     const scale = attrs.scale as number;
     const out = new Float64Array(qLat.data.length);
     const logits = new Float64Array(S);
     for (let b = 0; b < B; b++) {
       for (let t = 0; t < Tq; t++) {
         const visible = Math.min(positions.data[b * Tq + t], S - 1) + 1;
+        const rows = Array.from({ length: Math.max(visible, 0) }, (_, j) => poolRow('mla_absorbed_attention', table.data[b * S + j], P));
         for (let hh = 0; hh < h; hh++) {
           const q = ((b * Tq + t) * h + hh) * C;
           const qp = ((b * Tq + t) * h + hh) * r;
           let max = -Infinity;
           for (let j = 0; j < visible; j++) {
             let dot = 0;
-            for (let i = 0; i < C; i++) dot += qLat.data[q + i] * cKv.data[(b * S + j) * C + i];
-            for (let i = 0; i < r; i++) dot += qPe.data[qp + i] * kPe.data[(b * S + j) * r + i];
+            for (let i = 0; i < C; i++) dot += qLat.data[q + i] * cKv.data[rows[j] * C + i];
+            for (let i = 0; i < r; i++) dot += qPe.data[qp + i] * kPe.data[rows[j] * r + i];
             logits[j] = dot * scale;
             max = Math.max(max, logits[j]);
           }
@@ -120,7 +127,7 @@ defineOp({
           for (let j = 0; j < visible; j++) sum += (logits[j] = Math.exp(logits[j] - max));
           for (let j = 0; j < visible; j++) {
             const p = logits[j] / sum;
-            for (let i = 0; i < C; i++) out[q + i] += p * cKv.data[(b * S + j) * C + i];
+            for (let i = 0; i < C; i++) out[q + i] += p * cKv.data[rows[j] * C + i];
           }
         }
       }
@@ -130,52 +137,54 @@ defineOp({
   cost(inputs, outputs, _attrs, bindings) {
     const [B, Tq, h, C] = resolveShape(inputs[0].shape, bindings);
     const r = resolveShape(inputs[1].shape, bindings)[3];
-    const S = resolveShape(inputs[2].shape, bindings)[1];
-    const kv = byteSize(inputs[2], bindings) + byteSize(inputs[3], bindings);
-    return { flops: 2 * B * Tq * h * S * (C + r + C), bytes: ioBytes(inputs, outputs, bindings), kvBytes: kv };
+    const S = resolveShape(inputs[5].shape, bindings)[1];
+    // The keys read: S pool rows per sequence, whatever the pool's size.
+    const kv = B * S * (C + r) * DTYPE_BYTES[inputs[2].dtype];
+    const io = ioBytes([inputs[0], inputs[1], inputs[4], inputs[5]], outputs, bindings);
+    return { flops: 2 * B * Tq * h * S * (C + r + C), bytes: io + kv, kvBytes: kv };
   },
 });
 
 defineOp({
   name: 'mla_kv_write',
-  inPlace: [[0, 3], [1, 4]],
-  doc: 'kv[Bq, Tq, kv_lora+rope] → c_kv = rms_norm(latent), k_pe = rope(k_pe), both written into the caches at positions',
-  infer([kv, w, positions, cacheC, cacheK], attrs) {
-    const C = cacheC.shape[2] as number;
-    expectRank('mla_kv_write', 'kv', kv, 3);
-    expectDim('mla_kv_write', 'kv width', kv.shape[2], C + (attrs.dim as number));
+  inPlace: [[0, 4], [1, 5]],
+  doc: 'kv[N, kv_lora+rope] → c_kv = rms_norm(latent), k_pe = rope(k_pe at positions), both written into the pools at rows slots[n]',
+  infer([kv, w, positions, slots, cacheC, cacheK], attrs) {
+    expectRank('mla_kv_write', 'kv', kv, 2);
+    expectRank('mla_kv_write', 'c_kv pool', cacheC, 2);
+    expectRank('mla_kv_write', 'k_pe pool', cacheK, 2);
+    const C = cacheC.shape[1] as number;
+    expectDim('mla_kv_write', 'kv width', kv.shape[1], C + (attrs.dim as number));
     expectDim('mla_kv_write', 'norm weight', w.shape[0], C);
-    expectDim('mla_kv_write', 'positions batch', positions.shape[0], kv.shape[0]);
-    expectDim('mla_kv_write', 'cache batch', cacheC.shape[0], kv.shape[0]);
-    expectDim('mla_kv_write', 'k_pe width', cacheK.shape[2], attrs.dim as number);
+    expectDim('mla_kv_write', 'positions', positions.shape[0], kv.shape[0]);
+    expectDim('mla_kv_write', 'slots', slots.shape[0], kv.shape[0]);
+    expectDim('mla_kv_write', 'k_pe pool rows', cacheK.shape[0], cacheC.shape[0]);
+    expectDim('mla_kv_write', 'k_pe width', cacheK.shape[1], attrs.dim as number);
     return [tensorType(cacheC.dtype, cacheC.shape), tensorType(cacheK.dtype, cacheK.shape)];
   },
-  reference([kv, w, positions, cacheC, cacheK], attrs) {
-    const [B, T, width] = kv.shape;
-    const [, S, C] = cacheC.shape;
+  reference([kv, w, positions, slots, cacheC, cacheK], attrs) {
+    const [N, width] = kv.shape;
+    const [P, C] = cacheC.shape;
     const r = width - C;
     const outC = Float64Array.from(cacheC.data);
     const outK = Float64Array.from(cacheK.data);
-    const latent = new Float64Array(B * T * C);
-    const pe = new Float64Array(B * T * r);
-    for (let n = 0; n < B * T; n++) {
+    const latent = new Float64Array(N * C);
+    const pe = new Float64Array(N * r);
+    for (let n = 0; n < N; n++) {
       latent.set(kv.data.subarray(n * width, n * width + C), n * C);
       pe.set(kv.data.subarray(n * width + C, (n + 1) * width), n * r);
     }
     const normed = rmsNormRows(latent, w.data, attrs.eps as number);
     const roped = applyRope(pe, positions.data, attrs);
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) {
-        const p = positions.data[b * T + t];
-        if (!Number.isInteger(p) || p < 0 || p >= S) throw new Error(`mla_kv_write: position ${p} outside the cache [0, ${S})`);
-        outC.set(normed.subarray((b * T + t) * C, (b * T + t + 1) * C), (b * S + p) * C);
-        outK.set(roped.subarray((b * T + t) * r, (b * T + t + 1) * r), (b * S + p) * r);
-      }
+    for (let n = 0; n < N; n++) {
+      const row = poolRow('mla_kv_write', slots.data[n], P);
+      outC.set(normed.subarray(n * C, (n + 1) * C), row * C);
+      outK.set(roped.subarray(n * r, (n + 1) * r), row * r);
     }
     return [tensor(cacheC.shape, outC), tensor(cacheK.shape, outK)];
   },
   cost(inputs, _outputs, _attrs, bindings) {
-    // Reads the new latents and writes them to the cache: the caches are not read.
+    // Reads the new latents and writes them to the pools: the pools are not read.
     const fresh = byteSize(inputs[0], bindings);
     return { flops: 6 * numel(resolveShape(inputs[0].shape, bindings)), bytes: 2 * fresh, kvBytes: fresh };
   },

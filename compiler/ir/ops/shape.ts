@@ -2,10 +2,10 @@ import type { AttrValue } from '../graph.ts';
 import { defineOp, ShapeError } from '../op.ts';
 import { tensor } from '../tensor.ts';
 import type { Dim } from '../types.ts';
-import { SYMBOLS, formatShape, resolveShape, tensorType } from '../types.ts';
+import { SYMBOLS, byteSize, formatShape, resolveShape, tensorType } from '../types.ts';
 import { elementwiseCost, expectArity, expectDim, expectRank, ioBytes, numAttr } from './helpers.ts';
 
-/** Ops that move data without arithmetic: views (reshape, slice) and the KV cache write. */
+/** Ops that move data without arithmetic: views (reshape, slice), the KV pool write and gather. */
 
 function numericProduct(shape: readonly Dim[]): number {
   return shape.reduce<number>((a, d) => (typeof d === 'number' ? a * d : a), 1);
@@ -63,37 +63,59 @@ defineOp({
   cost: elementwiseCost(0),
 });
 
+/** The pool row of index i of a slot operand: a whole number in [0, P), or an error naming the op. */
+export function poolRow(op: string, slot: number, P: number): number {
+  if (!Number.isInteger(slot) || slot < 0 || slot >= P) throw new Error(`${op}: slot ${slot} outside the pool [0, ${P})`);
+  return slot;
+}
+
 defineOp({
   name: 'kv_write',
   inPlace: [[0, 0]],
-  doc: 'cache[b, positions[b, t], :] = new[b, t, :]; returns the updated cache (in place on devices)',
+  doc: 'pool[slots[n], :] = new[n, :]; returns the updated pool (in place on devices)',
   infer(inputs) {
     expectArity('kv_write', inputs, 3);
-    const [cache, fresh, positions] = inputs;
-    expectRank('kv_write', 'cache', cache, 3);
-    expectRank('kv_write', 'new', fresh, 3);
-    expectRank('kv_write', 'positions', positions, 2);
-    expectDim('kv_write', 'new batch', fresh.shape[0], cache.shape[0]);
-    expectDim('kv_write', 'new width', fresh.shape[2], cache.shape[2]);
-    expectDim('kv_write', 'positions batch', positions.shape[0], fresh.shape[0]);
-    expectDim('kv_write', 'positions length', positions.shape[1], fresh.shape[1]);
-    return [tensorType(cache.dtype, cache.shape)];
+    const [pool, fresh, slots] = inputs;
+    expectRank('kv_write', 'pool', pool, 2);
+    expectRank('kv_write', 'new', fresh, 2);
+    expectRank('kv_write', 'slots', slots, 1);
+    expectDim('kv_write', 'new width', fresh.shape[1], pool.shape[1]);
+    expectDim('kv_write', 'slots length', slots.shape[0], fresh.shape[0]);
+    return [tensorType(pool.dtype, pool.shape)];
   },
-  reference([cache, fresh, positions]) {
-    const [B, S, C] = cache.shape;
-    const T = fresh.shape[1];
-    const out = Float64Array.from(cache.data);
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) {
-        const p = positions.data[b * T + t];
-        if (!Number.isInteger(p) || p < 0 || p >= S) throw new Error(`kv_write: position ${p} outside the cache [0, ${S})`);
-        out.set(fresh.data.subarray((b * T + t) * C, (b * T + t + 1) * C), (b * S + p) * C);
-      }
-    }
-    return [tensor(cache.shape, out)];
+  reference([pool, fresh, slots]) {
+    const [P, C] = pool.shape;
+    const out = Float64Array.from(pool.data);
+    for (let n = 0; n < fresh.shape[0]; n++) out.set(fresh.data.subarray(n * C, (n + 1) * C), poolRow('kv_write', slots.data[n], P) * C);
+    return [tensor(pool.shape, out)];
   },
   cost(inputs, _outputs, _attrs, bindings) {
     // Writes only the new rows.
     return { flops: 0, bytes: 2 * ioBytes([inputs[1]], [], bindings) };
+  },
+});
+
+defineOp({
+  name: 'gather_rows',
+  doc: 'pool[P, C] rows gathered by table[Bc, S] → [Bc, S, C]: a sequence\'s cached latents in position order (a slot outside [0, P) reads as zeros)',
+  infer(inputs) {
+    expectArity('gather_rows', inputs, 2);
+    const [pool, table] = inputs;
+    expectRank('gather_rows', 'pool', pool, 2);
+    expectRank('gather_rows', 'table', table, 2);
+    return [tensorType(pool.dtype, [...table.shape, pool.shape[1]])];
+  },
+  reference([pool, table]) {
+    const [P, C] = pool.shape;
+    const out = new Float64Array(table.data.length * C);
+    table.data.forEach((slot, n) => {
+      if (Number.isInteger(slot) && slot >= 0 && slot < P) out.set(pool.data.subarray(slot * C, (slot + 1) * C), n * C);
+    });
+    return [tensor([...table.shape, C], out)];
+  },
+  cost(inputs, outputs, _attrs, bindings) {
+    // Reads one pool row per table entry (KV bytes) and writes it out; the pool's size does not matter.
+    const rows = byteSize(outputs[0], bindings);
+    return { flops: 0, bytes: 2 * rows + byteSize(inputs[1], bindings), kvBytes: rows };
   },
 });

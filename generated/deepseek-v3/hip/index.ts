@@ -15,7 +15,7 @@ export const compiledFor = {
   vocabSize: 129280,
   maxPositions: 163840,
   kernelsPerStep: {
-    prefill: 970,
+    prefill: 1092,
     decode: 970
   }
 } as const;

@@ -1,23 +1,23 @@
 /**
  * Runs plan.json's steps on a Device. Everything is allocated once, at the capacity: the weights
  * (by the loader), one arena shared by both phases (they never run at once) with each phase's
- * slots placed by placeSlots at the largest step, the KV caches [maxBatch, maxContext, ·] and the
- * step inputs. Since every address is then fixed, each phase becomes one device program at
+ * slots placed by placeSlots at the largest step, the paged KV pools [P, ·] and the step inputs. Since every address is then fixed, each phase becomes one device program at
  * construction (Device.createProgram: the addon's Program), its pointers resolved once from the
  * plan's buffer references; a step binds its symbols, checks and writes its inputs, and is one
  * program run: the kernels launch in order in native code.
  *
- * A run's params are [X, S, row] (X = T for a prefill, B for a decode); each kernel's int64 symbol
+ * A run's params are [X, S, P] (X = T for a prefill, B for a decode); each kernel's int64 symbol
  * arguments are patched from them. Grids are C expressions in the symbols: evaluated here per
  * step (each distinct expression once, cached by the step's symbols) into an Int32Array of 3 per
  * kernel; a grid below 1 skips its kernel for that step.
  *
- * The KV cache is one row per sequence: a prefill writes row `row` (its cache pointer is the
- * row's start, the plan's [1, S, ·] view of it), a decode batch of B sequences uses rows 0…B-1.
- * The row moves per step, so cache pointers are the row-0 address patched with row × the cache's
- * row bytes (params[2]): one program serves every row. On CUDA a decode step (plan `capturable`:
- * shapes fixed by B, S = maxContext, row 0) is captured as a CUDA graph the first time a batch
- * size is used and replayed afterwards (the addon keeps one graph per B).
+ * The KV cache is paged (kv-pages.ts): each layer's pools hold P = pages × pageSize rows shared by
+ * all sequences; a sequence (an id below maxBatch) takes pages as it grows and gives them back on
+ * release(). A step passes where its new latents go (`slots`, one pool row per token) and where
+ * each of its sequences' positions are (`slot_table` [sequences, S]) as step inputs, so every
+ * pointer is fixed and one program serves every sequence. On CUDA a decode step (plan
+ * `capturable`: shapes fixed by B, S = maxContext and P) is captured as a CUDA graph the first
+ * time a batch size is used and replayed afterwards (the addon keeps one graph per B).
  */
 import { evalExpr } from '../../../compiler/codegen/expr.ts';
 import type { Bindings, DType, Shape } from '../../../compiler/ir/types.ts';
@@ -27,12 +27,13 @@ import { placeSlots } from '../../../compiler/passes/plan-memory.ts';
 import type { Device, DeviceKernel, DeviceMemory, DeviceProgram, ProgramPointer } from '../device/device.ts';
 import type { Capacity } from './capacity.ts';
 import { StepError } from './capacity.ts';
+import { KvPages, poolOf } from './kv-pages.ts';
 
 /** Resolves a kernel (instance name) to a loaded kernel: the package's build/ binaries. */
 export type KernelLoader = (instance: string) => DeviceKernel;
 
-/** A run's params, in this order: the phase's step size (T or B), S, and the KV row. */
-const PARAMS: Readonly<Record<string, readonly string[]>> = { prefill: ['T', 'S', 'row'], decode: ['B', 'S', 'row'] };
+/** A run's params, in this order: the phase's step size (T or B), S, and the pool rows P. */
+const PARAMS: Readonly<Record<string, readonly string[]>> = { prefill: ['T', 'S', 'P'], decode: ['B', 'S', 'P'] };
 /** Grids cached per phase, by step symbols (decode: one per batch size). */
 const GRID_CACHE_LIMIT = 256;
 
@@ -56,7 +57,9 @@ export interface StepOutput {
 export class Executor {
   readonly vocab: number;
   private readonly phases = new Map<string, PhaseState>();
-  private readonly caches = new Map<string, { memory: DeviceMemory; rowBytes: number }>();
+  private readonly caches = new Map<string, DeviceMemory>();
+  /** Which pool pages each sequence holds. */
+  readonly pages: KvPages;
   private readonly inputs = new Map<string, DeviceMemory>();
   private readonly arena: DeviceMemory;
   private readonly owned: DeviceMemory[] = [];
@@ -71,6 +74,7 @@ export class Executor {
     for (const p of plan.phases) for (const w of p.weights) if (!weights.has(w)) throw new Error(`plan: weight ${w} was not loaded`);
     const layout = executorLayout(plan, capacity);
     this.vocab = layout.vocab;
+    this.pages = new KvPages(layout.pool.pages, layout.pool.pageSize);
     for (const p of plan.phases) {
       if (!PARAMS[p.phase]) throw new Error(`plan: unknown phase ${p.phase}`);
       const exprs = new Map<string, number>();
@@ -79,8 +83,8 @@ export class Executor {
     }
     for (const c of layout.caches) {
       const memory = this.own(c.bytes, `KV cache ${c.name}`);
-      memory.fill(0); // positions not yet written hold finite values
-      this.caches.set(c.name, { memory, rowBytes: c.bytes / capacity.maxBatch });
+      memory.fill(0); // rows not yet written hold finite values
+      this.caches.set(c.name, memory);
     }
     for (const i of layout.inputs) this.inputs.set(i.name, this.own(i.bytes, `step input ${i.name}`));
     this.arena = this.own(layout.arenaBytes, 'activation arena');
@@ -97,25 +101,51 @@ export class Executor {
     return this.owned.reduce((a, m) => a + m.size, 0);
   }
 
-  /** T tokens of one sequence at positions start…start+T-1, written to KV row `row`. */
-  prefill(row: number, tokens: readonly number[], start: number): StepOutput {
+  /**
+   * T tokens of sequence `seq` at positions start…start+T-1. start 0 begins the sequence anew (its
+   * pages, if any, go back first); the sequence takes the pages its positions need.
+   */
+  prefill(seq: number, tokens: readonly number[], start: number): StepOutput {
     const T = tokens.length;
     if (T < 1 || T > this.capacity.maxTokens) throw new StepError(`prefill of ${T} tokens: expected 1 to ${this.capacity.maxTokens} (the executor's maxTokens)`);
-    this.checkRow(row);
+    this.checkSequence(seq);
     const positions = tokens.map((_, i) => start + i);
     this.checkTokens(tokens, positions);
+    if (start === 0) this.pages.release(seq);
+    this.pages.reserve(seq, start + T);
     // S: the cache prefix this step reads, so prefill attention and kv_b cost what the sequence has.
-    return this.run('prefill', { T, S: start + T }, tokens, positions, row);
+    const S = start + T;
+    const table = new Int32Array(S);
+    this.pages.fillTable(seq, table, 0, S);
+    return this.run('prefill', { T, S }, tokens, positions, positions.map((p) => this.pages.slot(seq, p)), table);
   }
 
-  /** One new token for each of the sequences in KV rows 0…B-1, at their own positions. */
-  decode(tokens: readonly number[], positions: readonly number[]): StepOutput {
+  /**
+   * One new token for each of B sequences (`seqs`, distinct; 0…B-1 by default) at their own
+   * positions; a sequence takes a page when its position starts one.
+   */
+  decode(tokens: readonly number[], positions: readonly number[], seqs: readonly number[] = tokens.map((_, i) => i)): StepOutput {
     const B = tokens.length;
     if (B < 1 || B > this.capacity.maxBatch) throw new StepError(`decode batch of ${B}: expected 1 to ${this.capacity.maxBatch} (the executor's maxBatch)`);
-    if (positions.length !== B) throw new StepError(`decode: ${B} tokens but ${positions.length} positions`);
+    if (positions.length !== B || seqs.length !== B) throw new StepError(`decode: ${B} tokens but ${positions.length} positions and ${seqs.length} sequences`);
+    seqs.forEach((s) => this.checkSequence(s));
+    if (new Set(seqs).size !== B) throw new StepError(`decode: sequences ${seqs.join(', ')} are not distinct`);
     this.checkTokens(tokens, positions);
-    // The decode cache view [B, S, ·] has batch stride S·width: S must be the rows' length.
-    return this.run('decode', { B, S: this.capacity.maxContext }, tokens, positions, 0);
+    const need = seqs.reduce((n, s, b) => n + Math.max(0, Math.ceil((positions[b] + 1) / this.pages.pageSize) - this.pages.pagesOf(s).length), 0);
+    if (need > this.pages.freePages) {
+      throw new StepError(`the KV cache is full: this decode step needs ${need} new pages of ${this.pages.pageSize} positions, ${this.pages.freePages} of ${this.pages.pages} are free; finish sequences first or load with a larger KV pool (kvPositions)`);
+    }
+    seqs.forEach((s, b) => this.pages.reserve(s, positions[b] + 1));
+    // The slot table [B, S] has batch stride S: S = maxContext keeps a decode step's shapes fixed per B.
+    const S = this.capacity.maxContext;
+    const table = new Int32Array(B * S);
+    seqs.forEach((s, b) => this.pages.fillTable(s, table, b * S, S));
+    return this.run('decode', { B, S }, tokens, positions, seqs.map((s, b) => this.pages.slot(s, positions[b])), table);
+  }
+
+  /** Sequence `seq` has ended: its pages go back to the pool. */
+  release(seq: number): void {
+    this.pages.release(seq);
   }
 
   /**
@@ -137,22 +167,17 @@ export class Executor {
     for (const m of this.owned.splice(0)) m.dispose();
   }
 
-  /** The phase's kernels as one program: fixed pointers (cache ones moved by the row param), symbols from params. */
+  /** The phase's kernels as one program: fixed pointers, symbols from params. */
   private buildProgram(state: PhaseState): DeviceProgram {
     const names = PARAMS[state.plan.phase];
-    const rowParam = names.indexOf('row');
     const launches = state.plan.kernels.map((k, i) => ({
       kernel: state.kernels[i],
       block: k.block,
       sharedBytes: k.sharedBytes,
-      pointers: k.args.map((a): ProgramPointer => {
-        const cache = 'input' in a.buffer ? this.caches.get(a.buffer.input) : undefined;
-        const address = this.address(state, a);
-        return cache ? { address, param: rowParam, scale: cache.rowBytes } : { address };
-      }),
+      pointers: k.args.map((a): ProgramPointer => ({ address: this.address(state, a) })),
       ints: k.symbols.map((s) => {
         const at = names.indexOf(s);
-        if (at < 0 || at === rowParam) throw new Error(`plan: kernel ${k.instance} takes symbol ${s}, which a ${state.plan.phase} step does not bind`);
+        if (at < 0) throw new Error(`plan: kernel ${k.instance} takes symbol ${s}, which a ${state.plan.phase} step does not bind`);
         return at;
       }),
     }));
@@ -161,7 +186,7 @@ export class Executor {
 
   /** Kernel grids for a step's symbols: 3 per kernel, each distinct expression evaluated once. */
   private gridsFor(state: PhaseState, env: Record<string, number>): Int32Array {
-    const key = PARAMS[state.plan.phase].filter((n) => n !== 'row').map((n) => env[n]).join(',');
+    const key = PARAMS[state.plan.phase].map((n) => env[n]).join(',');
     let grids = state.grids.get(key);
     if (grids) return grids;
     const values = state.gridExprs.map((g) => {
@@ -175,14 +200,16 @@ export class Executor {
     return grids;
   }
 
-  private run(phase: string, bindings: Bindings, tokens: readonly number[], positions: readonly number[], row: number): StepOutput {
+  private run(phase: string, bindings: Bindings, tokens: readonly number[], positions: readonly number[], slots: readonly number[], table: Int32Array): StepOutput {
     const state = this.phases.get(phase)!;
     if (!state.program) throw new Error('executor was disposed');
     this.inputs.get('tokens')!.write(Int32Array.from(tokens));
     this.inputs.get('positions')!.write(Int32Array.from(positions));
-    const env: Record<string, number> = { ...(bindings as Record<string, number>), row };
+    this.inputs.get('slots')!.write(Int32Array.from(slots));
+    this.inputs.get('slot_table')!.write(table);
+    const env: Record<string, number> = { ...(bindings as Record<string, number>), P: this.pages.rows };
     const params = Int32Array.from(PARAMS[phase], (n) => env[n]);
-    // Decode steps have fixed shapes per B (row 0, S = maxContext): a CUDA graph per batch size.
+    // Decode steps have fixed shapes per B (S = maxContext, P fixed): a CUDA graph per batch size.
     state.program.run(params, this.gridsFor(state, env), phase === 'decode' && state.plan.capturable);
     const out = state.plan.outputs.find((o) => o.name === 'logits')!;
     if (!('arena' in out.buffer)) throw new Error('plan: logits are expected in the arena');
@@ -190,20 +217,18 @@ export class Executor {
     return { logits: { memory: this.arena, byteOffset, rows: tokens.length } };
   }
 
-  /** Where an argument points; a cache argument: in row 0 (the program adds the step's row). */
+  /** Where an argument points. */
   private address(state: PhaseState, a: PlanArg): bigint {
     const elementBytes = BigInt(a.offset * DTYPE_BYTES[a.dtype]);
     if ('arena' in a.buffer) return this.arena.address + BigInt(state.slots.get(a.buffer.arena)!) + elementBytes;
     const name = a.buffer.input;
-    const cache = this.caches.get(name);
-    if (cache) return cache.memory.address + elementBytes;
-    const memory = this.inputs.get(name) ?? this.weights.get(name);
+    const memory = this.caches.get(name) ?? this.inputs.get(name) ?? this.weights.get(name);
     if (!memory) throw new Error(`plan: no buffer for ${name}`);
     return memory.address + elementBytes;
   }
 
-  private checkRow(row: number): void {
-    if (!Number.isInteger(row) || row < 0 || row >= this.capacity.maxBatch) throw new StepError(`KV row ${row}: expected 0 to ${this.capacity.maxBatch - 1}`);
+  private checkSequence(seq: number): void {
+    if (!Number.isInteger(seq) || seq < 0 || seq >= this.capacity.maxBatch) throw new StepError(`sequence ${seq}: expected 0 to ${this.capacity.maxBatch - 1} (maxBatch sequences at once)`);
   }
 
   /** The kernels clamp or skip bad ids silently (they must not fault); here they are an error. */
@@ -230,7 +255,9 @@ export interface ExecutorLayout {
   /** Per phase: arena value id → byte offset. */
   readonly slots: ReadonlyMap<string, ReadonlyMap<number, number>>;
   readonly arenaBytes: number;
-  /** [maxBatch, maxContext, width] per cache input. */
+  /** The paged KV pool: positions per page, pages, rows (= pages × pageSize). */
+  readonly pool: { readonly pageSize: number; readonly pages: number; readonly rows: number };
+  /** [rows, width] per cache input (a pool). */
   readonly caches: readonly { readonly name: string; readonly bytes: number }[];
   readonly inputs: readonly { readonly name: string; readonly bytes: number }[];
   /** Everything the executor allocates (weights apart). */
@@ -243,22 +270,24 @@ export function executorLayout(plan: Plan, capacity: Capacity): ExecutorLayout {
   const slots = new Map<string, Map<number, number>>();
   const caches = new Map<string, number>();
   const inputs = new Map<string, number>();
+  const pool = poolOf(capacity);
   let arenaBytes = 0;
   for (const p of plan.phases) {
     // The largest step of the phase: offsets placed for it hold for every smaller one.
-    const at: Bindings = p.phase === 'prefill' ? { T: capacity.maxTokens, S: capacity.maxContext } : { B: capacity.maxBatch, S: capacity.maxContext };
+    const S = capacity.maxContext;
+    const at: Bindings = p.phase === 'prefill' ? { T: capacity.maxTokens, S, P: pool.rows } : { B: capacity.maxBatch, S, P: pool.rows };
     const placed = placeSlots(p.arena.map((a) => ({ value: a.id, first: a.first, last: a.last, bytes: bytesOf(a.dtype, a.shape, at) })));
     arenaBytes = Math.max(arenaBytes, placed.peakBytes);
     slots.set(p.phase, new Map(placed.slots.map((s) => [s.value, s.offset])));
     for (const input of p.inputs) {
       const width = input.shape[input.shape.length - 1] as number;
-      if (input.role === 'cache') caches.set(input.name, capacity.maxBatch * capacity.maxContext * width * DTYPE_BYTES[input.dtype]);
-      else inputs.set(input.name, Math.max(capacity.maxTokens, capacity.maxBatch) * DTYPE_BYTES[input.dtype]);
+      if (input.role === 'cache') caches.set(input.name, pool.rows * width * DTYPE_BYTES[input.dtype]);
+      else inputs.set(input.name, Math.max(inputs.get(input.name) ?? 0, bytesOf(input.dtype, input.shape, at)));
     }
   }
   const list = (m: Map<string, number>) => [...m].map(([name, bytes]) => ({ name, bytes }));
   const totalBytes = arenaBytes + [...caches.values(), ...inputs.values()].reduce((a, b) => a + b, 0);
-  return { vocab: logits.shape[logits.shape.length - 1] as number, slots, arenaBytes, caches: list(caches), inputs: list(inputs), totalBytes };
+  return { vocab: logits.shape[logits.shape.length - 1] as number, slots, arenaBytes, pool, caches: list(caches), inputs: list(inputs), totalBytes };
 }
 
 function bytesOf(dtype: DType, shape: Shape, at: Bindings): number {
