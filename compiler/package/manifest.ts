@@ -58,19 +58,32 @@ export function buildManifest(config: ModelConfig, graphs: readonly Graph[]): Ma
     }
   }
   const weights = [...byName.values()].sort((a, b) => compare(a.name, b.name));
-  const expected = new Map(checkpointTensors(config).map((t) => [t.name, t]));
   const used = new Set<string>();
   for (const w of weights) for (const s of w.recipe ? w.recipe.sources : [w.checkpoint!]) used.add(s);
-  const groups = new Map<string, { dtype: CheckpointDType; shape: readonly number[]; names: string[] }>();
-  for (const name of [...used].sort()) { // default order: UTF-16 code units, as compare(), and much faster
-    const t = expected.get(name);
-    if (!t) throw new Error(`weight source ${name} is not a tensor of this config's checkpoint`);
-    const key = `${t.dtype}[${t.shape.join(',')}]`;
-    const group = groups.get(key) ?? { dtype: t.dtype, shape: t.shape, names: [] };
-    group.names.push(name);
-    groups.set(key, group);
+  // Grouped by dtype then each dimension through nested maps: no key string per tensor (90k for V3).
+  const groups: ManifestSourceGroup[] = [];
+  const root = new Map<unknown, unknown>();
+  for (const t of checkpointTensors(config)) {
+    if (!used.delete(t.name)) continue;
+    let level = root;
+    for (const k of [t.dtype, t.shape.length, ...t.shape]) {
+      let next = level.get(k) as Map<unknown, unknown> | undefined;
+      if (!next) level.set(k, (next = new Map()));
+      level = next;
+    }
+    let group = level.get('group') as { dtype: CheckpointDType; shape: readonly number[]; names: string[] } | undefined;
+    if (!group) {
+      group = { dtype: t.dtype, shape: t.shape, names: [] };
+      level.set('group', group);
+      groups.push(group);
+    }
+    group.names.push(t.name);
   }
-  const sources = [...groups.keys()].sort(compare).map((k) => groups.get(k)!);
+  const [missing] = used;
+  if (missing !== undefined) throw new Error(`weight source ${missing} is not a tensor of this config's checkpoint`);
+  for (const g of groups) (g.names as string[]).sort(); // default order: UTF-16 code units, as compare()
+  const keyOf = (g: ManifestSourceGroup) => `${g.dtype}[${g.shape.join(',')}]`;
+  const sources = groups.sort((a, b) => compare(keyOf(a), keyOf(b)));
   return { format: MANIFEST_FORMAT, weights, sources, totalBytes: weights.reduce((a, w) => a + w.bytes, 0) };
 }
 
