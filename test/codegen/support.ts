@@ -3,7 +3,7 @@
  * uint16 bits, fp8 as e4m3fn bytes), strided views over random memory, and comparisons with the
  * float64 reference at a tolerance stated per output dtype.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { compileModel } from '../../compiler/compile-model.ts';
 import type { CompiledPhase } from '../../compiler/compile-model.ts';
 import { decodeBF16, encodeBF16 } from '../../compiler/checkpoint/bf16.ts';
@@ -19,7 +19,8 @@ import { resolveShape } from '../../compiler/ir/types.ts';
 import type { Schedule } from '../../compiler/passes/schedule.ts';
 import { Rng } from '../reference/prng.ts';
 
-export const TINY_CONFIGS = readdirSync('configs').filter((f) => /^tiny-.*\.json$/.test(f)).sort();
+/** The tiny configs in ./configs (none where there is no such folder: the bundled CLI run elsewhere, benchmarks/gpu-check). */
+export const TINY_CONFIGS = existsSync('configs') ? readdirSync('configs').filter((f) => /^tiny-.*\.json$/.test(f)).sort() : [];
 
 /** Every phase of a config, in both activation modes (W8A8 and W8A16; the same for unquantized configs). */
 export function compileBoth(config: string): { label: string; phase: CompiledPhase }[] {

@@ -42,6 +42,11 @@ export async function makeTinyModel(name: string, root: string, seed = testSeed(
   return { name, seed, config, checkpoint, weights: await checkpointRefWeights(checkpoint) };
 }
 
+/** A tiny model over a checkpoint made earlier (make-tiny with `seed`), e.g. one shipped to the GPU machine. */
+export async function tinyModelAt(name: string, checkpoint: string, seed: number): Promise<TinyModel> {
+  return { name, seed, config: loadConfig(join(checkpoint, 'config.json')), checkpoint, weights: await checkpointRefWeights(checkpoint) };
+}
+
 /** Compiles and builds the cpu package of a model for one mode (kernels cached in DSV3C_CACHE_DIR). */
 export async function cpuPackage(model: TinyModel, mode: Mode, root: string): Promise<string> {
   const dir = join(root, `${model.name}-${mode}-pkg`);
