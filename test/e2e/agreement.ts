@@ -19,7 +19,10 @@
  * (0, 1)) — otherwise it is a bug — and from that token on every position may legitimately differ
  * (later tokens see it through the cache), so those rows are only checked for being finite. The
  * greedy comparison is teacher-forced (the reference continues from our token); a step may differ
- * from the reference's argmax only where the reference's own top two are within the bound.
+ * from the reference's argmax only where the reference's own top two are within twice the bound
+ * (× the row's rms) of each other: each of the two logits may have moved by the row's error scale.
+ * ROUTE_TIE is measured, not derived: W8A16 differences were seen up to 3e-2, W8A8 up to 0.11
+ * (fp8 rounding flips upstream move router scores a lot); the bounds leave about 2× room.
  */
 import type { ModelSession } from '../../runtime/src/index.ts';
 import { Rng } from '../reference/prng.ts';
@@ -32,7 +35,7 @@ import { argmax, relativeError, rms } from './tiny-model.ts';
 
 export const BOUND: Record<Mode, number> = { none: 3e-2, fp8: 1.5e-1 };
 /** Reference margins below which a different expert choice is a near-tie for the mode's error. */
-export const ROUTE_TIE: Record<Mode, number> = { none: 3e-2, fp8: 1e-1 };
+export const ROUTE_TIE: Record<Mode, number> = { none: 5e-2, fp8: 2e-1 };
 export const PROMPT = 12;
 export const NEW = 32;
 /** Random tiny logits put the top two within 3% of each other in roughly one step in ten; many more differing steps would mean our argmax is systematically off. */
@@ -150,7 +153,7 @@ export async function checkAgreement(model: TinyModel, mode: Mode, probeSession:
       const best = argmax(ref);
       if (id !== best) {
         const gap = ref[best] - ref[id];
-        check(gap <= BOUND[mode] * rms(ref), `${label}: step ${k} picked ${id}, the reference ${best} (gap ${gap} > ${BOUND[mode] * rms(ref)})`);
+        check(gap <= 2 * BOUND[mode] * rms(ref), `${label}: step ${k} picked ${id}, the reference ${best} (gap ${gap} > ${2 * BOUND[mode] * rms(ref)})`);
         ties.push(k);
       }
     }
