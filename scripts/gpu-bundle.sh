@@ -20,12 +20,8 @@ addon=runtime/native/build/Release/dsv3c_native.node
 [ -f "$addon" ] || node scripts/build-native.mjs
 cp "$addon" "$out/dsv3c_native.node"
 
-# nvcc through a wrapper that compiles a short-named copy (see benchmarks/gpu-check/nvcc-short-names.sh).
-if [ -z "${DSV3C_REAL_NVCC:-}" ]; then
-  DSV3C_REAL_NVCC="${DSV3C_NVCC:-$( [ -x /usr/local/cuda/bin/nvcc ] && echo /usr/local/cuda/bin/nvcc || command -v nvcc || true)}"
-fi
-[ -n "$DSV3C_REAL_NVCC" ] || { echo "gpu-bundle: nvcc not found (install the CUDA toolkit or set DSV3C_NVCC)" >&2; exit 1; }
-export DSV3C_REAL_NVCC DSV3C_NVCC="$PWD/benchmarks/gpu-check/nvcc-short-names.sh"
+command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ] || [ -n "${DSV3C_NVCC:-}" ] ||
+  { echo "gpu-bundle: nvcc not found (install the CUDA toolkit or set DSV3C_NVCC)" >&2; exit 1; }
 
 echo "gpu-bundle: packages, checkpoints and peers (nvcc, sm_90a; kernels cached in \${DSV3C_CACHE_DIR:-~/.cache/dsv3c})" >&2
 npx tsx benchmarks/gpu-check/prepare.ts --out "$out"

@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { argv, buildCommand, buildEnv, cacheKey } from '../codegen/build.ts';
 import { kernelCompiler } from '../codegen/find-tool.ts';
 import { dialectFor } from './dialect-for.ts';
@@ -83,11 +83,19 @@ export async function buildPackageKernels(pkgDir: string, options: BuildOptions 
   return { kernels: jobs.length, compiled: jobs.length - cached, cached, seconds: (Date.now() - started) / 1000, cacheDir };
 }
 
-/** One compiler run into a temp file renamed into the cache; the compiler's output is the error. */
+/**
+ * One compiler run into a temp file renamed into the cache; the compiler's output is the error.
+ * The compiler reads a short-named copy of the source: nvcc names its own temp files after the
+ * source, and an instance name (every constant in it) can pass the 255-byte file-name limit.
+ */
 function compileOne(cmd: ReturnType<typeof buildCommand>, source: string, binary: string): Promise<void> {
-  const temp = `${binary}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  const tag = `${process.pid}.${Math.random().toString(36).slice(2)}`;
+  const temp = `${binary}.${tag}.tmp`;
+  const copy = join(dirname(binary), `src-${basename(binary).slice(0, 16)}.${tag}${extname(source)}`);
+  copyFileSync(source, copy);
   return new Promise((resolve, reject) => {
-    execFile(cmd.tool, argv(cmd, source, temp), { env: buildEnv(cmd), maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+    execFile(cmd.tool, argv(cmd, copy, temp), { env: buildEnv(cmd), maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      rmSync(copy, { force: true });
       if (error) {
         rmSync(temp, { force: true });
         reject(new Error(`${cmd.tool} failed on ${source}:\n${`${stdout}${stderr}`.trim() || error.message}`));
