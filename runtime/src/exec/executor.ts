@@ -2,8 +2,9 @@
  * Runs plan.json's steps on a Device. Everything is allocated once, at the capacity: the weights
  * (by the loader), one arena shared by both phases (they never run at once) with each phase's
  * slots placed by placeSlots at the largest step, the paged KV pools [P, ·] and the step inputs.
- * Since every address is then fixed, each phase becomes one device program at construction (Device.createProgram: the addon's Program), its pointers resolved once from the
- * plan's buffer references; a step binds its symbols, checks and writes its inputs, and is one
+ * Since every address is then fixed, each phase becomes one device program at construction
+ * (Device.createProgram: the addon's Program), its pointers resolved once from the plan's buffer
+ * references; a step binds its symbols, checks and writes its inputs, and is one
  * program run: the kernels launch in order in native code.
  *
  * A run's params are [X, S, P] (X = T for a prefill, B for a decode); each kernel's int64 symbol
