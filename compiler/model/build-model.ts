@@ -120,6 +120,24 @@ class ModelBuilder {
     ];
   }
 
+  /**
+   * One projection of every routed expert as a stacked weight [E, out, in] (and its stacked scales
+   * when quantized), derived at load time from the per-expert checkpoint tensors: DeepSeek-V3 has
+   * 256 experts × 3 projections × 58 layers, and stacks keep the graph at a few inputs a layer.
+   */
+  private stackedExperts(p: string, proj: string, outDim: number, inDim: number): Value[] {
+    const { c, g } = this;
+    const names = (suffix: string) => Array.from({ length: c.nRoutedExperts }, (_, e) => `${p}.experts.${e}.${proj}.${suffix}`);
+    const stack = (suffix: string) => ({ kind: 'stack', sources: names(suffix), attrs: {} });
+    const q = c.quantization;
+    const E = c.nRoutedExperts;
+    if (!q) return [g.input(`${p}.experts.${proj}.weight`, 'weight', 'bf16', [E, outDim, inDim], stack('weight'))];
+    return [
+      g.input(`${p}.experts.${proj}.weight`, 'weight', 'fp8e4m3', [E, outDim, inDim], stack('weight')),
+      g.input(`${p}.experts.${proj}.weight_scale_inv`, 'weight', 'f32', [E, Math.ceil(outDim / q.blockN), Math.ceil(inDim / q.blockK)], stack('weight_scale_inv')),
+    ];
+  }
+
   private layer(l: number, x: Value): Value {
     const { g } = this;
     const p = `model.layers.${l}`;
@@ -200,11 +218,11 @@ class ModelBuilder {
       normTopkProb: c.normTopkProb,
       routedScalingFactor: c.routedScalingFactor,
     });
-    const experts: Value[] = [];
-    for (let e = 0; e < E; e++) {
-      const ep = `${p}.experts.${e}`;
-      experts.push(...this.linearOperands(`${ep}.gate_proj`, I, H), ...this.linearOperands(`${ep}.up_proj`, I, H), ...this.linearOperands(`${ep}.down_proj`, H, I));
-    }
+    const experts = [
+      ...this.stackedExperts(p, 'gate_proj', I, H),
+      ...this.stackedExperts(p, 'up_proj', I, H),
+      ...this.stackedExperts(p, 'down_proj', H, I),
+    ];
     const q = c.quantization;
     const actQuant = q !== null && this.options.actQuant === 'fp8';
     const attrs = { numExperts: E, quantized: q !== null, actQuant, blockN: q?.blockN ?? 0, blockK: q?.blockK ?? 0 };

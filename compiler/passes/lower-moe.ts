@@ -62,20 +62,25 @@ function lower(node: Node, ctx: RewriteContext, config: ModelConfig): (Value | n
   const { b } = ctx;
   const E = node.attrs.numExperts as number;
   const quantized = node.attrs.quantized as boolean;
-  const step = expertOperandCount(quantized);
-  const expertNames = node.inputs.slice(3).map((id) => ctx.inputName(id)!);
+  // The model's stacks are recipes over the per-expert checkpoint tensors: their sources, per stack.
+  const stackSources = node.inputs.slice(3).map((id) => {
+    const sources = ctx.recipe(id)?.sources;
+    if (!sources || sources.length !== E) throw new Error(`lower-moe: ${node.scope}: expert operand ${ctx.inputName(id)} is not a stack of ${E} checkpoint tensors`);
+    return sources;
+  });
+  if (stackSources.length !== expertOperandCount(quantized)) return undefined;
   const [H, I] = [config.hiddenSize, config.moeIntermediateSize];
   const shared = config.nSharedExperts === 1 ? findSharedExpert(node, ctx) : undefined;
 
   // Per expert, its (gate, up, down) checkpoint names, and [weight, scale] for each.
   const perExpert = Array.from({ length: E }, (_, e) => {
-    const names = expertNames.slice(e * step, (e + 1) * step);
+    const names = stackSources.map((s) => s[e]);
     return quantized ? [names.slice(0, 2), names.slice(2, 4), names.slice(4, 6)] : [[names[0]], [names[1]], [names[2]]];
   });
   if (shared) perExpert.push([shared.gate, shared.up, shared.down]);
   const experts = perExpert.length;
 
-  const p = weightPrefix(expertNames[0]).replace(/\.experts\.0\.gate_proj$/, '');
+  const p = weightPrefix(stackSources[0][0]).replace(/\.experts\.0\.gate_proj$/, '');
   const blockN = node.attrs.blockN as number;
   const blockK = node.attrs.blockK as number;
   const group = gcd(I, quantized ? blockN : 128); // gate/up rows interleave in groups that never straddle a scale block

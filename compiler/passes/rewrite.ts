@@ -1,5 +1,5 @@
 import { GraphBuilder } from '../ir/builder.ts';
-import type { Graph, GraphInput, Node, Value } from '../ir/graph.ts';
+import type { DerivedRecipe, Graph, GraphInput, Node, Value } from '../ir/graph.ts';
 
 /** What a rewrite rule sees at one node of the old graph, and how it builds the new one. */
 export interface RewriteContext {
@@ -12,6 +12,8 @@ export interface RewriteContext {
   producer(oldId: number): Node | undefined;
   /** The old graph input that an old value is, if it is one. */
   inputName(oldId: number): string | undefined;
+  /** The recipe of the old graph input that an old value is, if it is a derived weight. */
+  recipe(oldId: number): DerivedRecipe | undefined;
   /** How many old nodes (and graph outputs) use an old value. */
   uses(oldId: number): number;
   /** The old nodes that use an old value. */
@@ -66,6 +68,7 @@ export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
     },
     producer: (id) => producers.get(id),
     inputName: (id) => inputNames.get(id),
+    recipe: (id) => oldInputs.get(id)?.recipe,
     uses: (id) => (users.get(id)?.length ?? 0) + (outputUses.get(id) ?? 0),
     users: (id) => users.get(id) ?? [],
     replace: (id, v) => void mapping.set(id, v),

@@ -77,7 +77,10 @@ defineOp({
   },
 });
 
-/** Tensors per routed expert in the `moe_experts` operand list: (gate, up, down) weights, each with its scale when quantized. */
+/**
+ * Stacked expert operands after (x, ids, weights): gate, up and down as [E, out, in], each followed
+ * by its stacked block scales when quantized.
+ */
 export function expertOperandCount(quantized: boolean): number {
   return quantized ? 6 : 3;
 }
@@ -92,28 +95,26 @@ export function expertMlp(x: Float64Array, gate: Float64Array, up: Float64Array,
 
 defineOp({
   name: 'moe_experts',
-  doc: 'Σ_j weights[n, j] · expert_{ids[n, j]}(x[n]) over the routed experts',
+  doc: 'Σ_j weights[n, j] · expert_{ids[n, j]}(x[n]) over the routed experts (weights stacked [E, out, in])',
   infer(inputs, attrs) {
     const E = numAttr('moe_experts', attrs, 'numExperts');
     const quantized = boolAttr('moe_experts', attrs, 'quantized');
     boolAttr('moe_experts', attrs, 'actQuant');
-    expectArity('moe_experts', inputs, 3 + E * expertOperandCount(quantized));
+    expectArity('moe_experts', inputs, 3 + expertOperandCount(quantized));
     const [x, ids, w] = inputs;
     expectRank('moe_experts', 'x', x, 2);
     expectDim('moe_experts', 'ids rows', ids.shape[0], x.shape[0]);
     expectDim('moe_experts', 'weights rows', w.shape[0], x.shape[0]);
     expectDim('moe_experts', 'weights width', w.shape[1], ids.shape[1]);
-    const step = expertOperandCount(quantized);
-    const gate = inputs[3];
-    for (let e = 0; e < E; e++) {
-      const [g, u, d] = [0, 1, 2].map((j) => inputs[3 + e * step + (quantized ? 2 * j : j)]);
-      if (JSON.stringify(g.shape) !== JSON.stringify(gate.shape) || JSON.stringify(u.shape) !== JSON.stringify(gate.shape)) {
-        throw new ShapeError('moe_experts', `expert ${e} gate/up shapes differ from expert 0's`);
-      }
-      expectDim('moe_experts', `expert ${e} gate input`, g.shape[1], x.shape[1]);
-      expectDim('moe_experts', `expert ${e} down output`, d.shape[0], x.shape[1]);
-      expectDim('moe_experts', `expert ${e} down input`, d.shape[1], g.shape[0]);
+    const [g, u, d] = [0, 1, 2].map((j) => inputs[3 + (quantized ? 2 * j : j)]);
+    for (const [what, t] of [['gate', g], ['up', u], ['down', d]] as const) {
+      expectRank('moe_experts', what, t, 3);
+      expectDim('moe_experts', `${what} experts`, t.shape[0], E);
     }
+    if (JSON.stringify(g.shape) !== JSON.stringify(u.shape)) throw new ShapeError('moe_experts', 'gate and up stacks differ in shape');
+    expectDim('moe_experts', 'gate input', g.shape[2], x.shape[1]);
+    expectDim('moe_experts', 'down output', d.shape[1], x.shape[1]);
+    expectDim('moe_experts', 'down input', d.shape[2], g.shape[1]);
     return [tensorType(x.dtype, x.shape)];
   },
   reference(inputs, attrs) {
@@ -121,13 +122,17 @@ defineOp({
     const [N, H] = x.shape;
     const k = ids.shape[1];
     const quantized = attrs.quantized as boolean;
-    const step = expertOperandCount(quantized);
-    const weightOf = (e: number, j: number): Float64Array => {
-      const base = 3 + e * step;
-      if (!quantized) return inputs[base + j].data;
-      return dequantBlocks(inputs[base + 2 * j], inputs[base + 2 * j + 1], attrs.blockN as number, attrs.blockK as number);
+    /** Expert e's slice of stacked operand `i`, as a 2-D tensor. */
+    const slice = (i: number, e: number) => {
+      const t = inputs[i];
+      const [rows, cols] = [t.shape[1], t.shape[2]];
+      return tensor([rows, cols], t.data.subarray(e * rows * cols, (e + 1) * rows * cols));
     };
-    const I = inputs[3].shape[0];
+    const weightOf = (e: number, j: number): Float64Array => {
+      if (!quantized) return slice(3 + j, e).data;
+      return dequantBlocks(slice(3 + 2 * j, e), slice(3 + 2 * j + 1, e), attrs.blockN as number, attrs.blockK as number);
+    };
+    const I = inputs[3].shape[1];
     // W8A8: each expert GEMM sees its input quantized per 1×blockK group (the same x for all experts).
     const fakeQuant = (v: Float64Array, K: number) => {
       if (!attrs.actQuant) return v;
@@ -153,13 +158,11 @@ defineOp({
     const [N, H] = resolveShape(inputs[0].shape, bindings);
     const k = resolveShape(inputs[1].shape, bindings)[1];
     const E = attrs.numExperts as number;
-    const step = expertOperandCount(attrs.quantized as boolean);
-    const I = resolveShape(inputs[3].shape, bindings)[0];
-    let perExpert = 0;
-    for (let j = 0; j < step; j++) perExpert += byteSize(inputs[3 + j], bindings);
+    const I = resolveShape(inputs[3].shape, bindings)[1];
+    let stacks = 0;
+    for (const t of inputs.slice(3)) stacks += byteSize(t, bindings);
     const touched = Math.min(E, N * k);
     const activations = ioBytes(inputs.slice(0, 3), outputs, bindings);
-    return { flops: 6 * N * k * H * I, bytes: touched * perExpert + activations };
+    return { flops: 6 * N * k * H * I, bytes: (touched * stacks) / E + activations };
   },
 });
-
