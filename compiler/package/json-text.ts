@@ -37,15 +37,20 @@ function format(value: unknown, indent: string, width: number): Formatted {
   return { pretty: `${open}\n${parts.map((p) => inner + p.key + p.pretty).join(',\n')}\n${indent}${close}` };
 }
 
-/** An array of numbers and strings (the manifest's 90k tensor names): no object per element. */
+/**
+ * An array of numbers and strings (the manifest's 90k tensor names): short ones the per-element
+ * way, long ones by one native JSON.stringify re-indented (JSON strings hold no raw newline).
+ */
 function primitives(values: readonly unknown[], indent: string, inner: string, width: number): Formatted {
+  if (values.length === 0) return { flat: '[]', pretty: '[]' };
+  if (values.length * 3 > width) return { pretty: JSON.stringify(values, null, 2).replace(/\n/g, `\n${indent}`) };
   const texts = values.map((v) => {
     const t = JSON.stringify(v);
     if (t === undefined) throw new Error('jsonText: a value JSON cannot hold');
     return t;
   });
   const length = texts.reduce((n, t) => n + t.length + 2, indent.length);
-  if (texts.length === 0 || length <= width) {
+  if (length <= width) {
     const flat = `[${texts.join(', ')}]`;
     return { flat, pretty: flat };
   }

@@ -65,12 +65,8 @@ export function buildManifest(config: ModelConfig, graphs: readonly Graph[]): Ma
   const root = new Map<unknown, unknown>();
   for (const t of checkpointTensors(config)) {
     if (!used.delete(t.name)) continue;
-    let level = root;
-    for (const k of [t.dtype, t.shape.length, ...t.shape]) {
-      let next = level.get(k) as Map<unknown, unknown> | undefined;
-      if (!next) level.set(k, (next = new Map()));
-      level = next;
-    }
+    let level = child(child(root, t.dtype), t.shape.length);
+    for (const d of t.shape) level = child(level, d);
     let group = level.get('group') as { dtype: CheckpointDType; shape: readonly number[]; names: string[] } | undefined;
     if (!group) {
       group = { dtype: t.dtype, shape: t.shape, names: [] };
@@ -79,12 +75,18 @@ export function buildManifest(config: ModelConfig, graphs: readonly Graph[]): Ma
     }
     group.names.push(t.name);
   }
+  for (const g of groups) (g.names as string[]).sort(); // default order: UTF-16 code units, as compare()
   const [missing] = used;
   if (missing !== undefined) throw new Error(`weight source ${missing} is not a tensor of this config's checkpoint`);
-  for (const g of groups) (g.names as string[]).sort(); // default order: UTF-16 code units, as compare()
   const keyOf = (g: ManifestSourceGroup) => `${g.dtype}[${g.shape.join(',')}]`;
   const sources = groups.sort((a, b) => compare(keyOf(a), keyOf(b)));
   return { format: MANIFEST_FORMAT, weights, sources, totalBytes: weights.reduce((a, w) => a + w.bytes, 0) };
+}
+
+function child(level: Map<unknown, unknown>, key: unknown): Map<unknown, unknown> {
+  let next = level.get(key) as Map<unknown, unknown> | undefined;
+  if (!next) level.set(key, (next = new Map()));
+  return next;
 }
 
 function compare(a: string, b: string): number {
