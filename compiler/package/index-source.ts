@@ -4,7 +4,8 @@
  * the typed entry users import: what the package was compiled for, and `load` / `generate`,
  * which hand the package folder to the runtime (runtime/src/index.ts).
  */
-import { IndentationText, NewLineKind, Project, QuoteKind, VariableDeclarationKind } from 'ts-morph';
+import { createRequire } from 'node:module';
+import type * as TsMorph from 'ts-morph';
 import type { Plan } from './plan-format.ts';
 
 export interface IndexFacts {
@@ -15,7 +16,12 @@ export interface IndexFacts {
   readonly header: string;
 }
 
+// ts-morph loads the TypeScript compiler (~370 ms): required when a package is written, not by
+// every command that imports this module.
+const require = createRequire(import.meta.url);
+
 export function indexSource(facts: IndexFacts): string {
+  const { IndentationText, NewLineKind, Project, QuoteKind, VariableDeclarationKind } = require('ts-morph') as typeof TsMorph;
   const project = new Project({
     useInMemoryFileSystem: true,
     manipulationSettings: { indentationText: IndentationText.TwoSpaces, newLineKind: NewLineKind.LineFeed, quoteKind: QuoteKind.Single },
