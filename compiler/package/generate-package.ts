@@ -12,7 +12,7 @@ import type { CompiledPhase } from '../compile-model.ts';
 import { configFingerprint } from '../config/config-fingerprint.ts';
 import type { ModelConfig } from '../config/model-config.ts';
 import { indexSource } from './index-source.ts';
-import { buildManifest } from './manifest.ts';
+import { buildManifest, manifestText } from './manifest.ts';
 import { phasePlan } from './plan.ts';
 import type { Plan } from './plan-format.ts';
 import { PLAN_FORMAT } from './plan-format.ts';
@@ -58,7 +58,7 @@ export function generatePackage(config: ModelConfig, phases: readonly CompiledPh
   files.set('package.json', jsonText(packageJson(model, plan)));
   files.set('index.ts', indexSource({ model, plan, vocabSize: config.vocabSize, maxPositions: config.maxPositionEmbeddings, header }));
   files.set('plan.json', jsonText(plan));
-  files.set('manifest.json', jsonText(buildManifest(config, phases.map((p) => p.schedule.graph))));
+  files.set('manifest.json', manifestText(buildManifest(config, phases.map((p) => p.schedule.graph))));
   files.set('tuning.json', jsonText(tuningFile(plan, names.map((n) => instances.get(n)!))));
   for (const n of names) files.set(`kernels/${n}${d.ext}`, renderInstance(instances.get(n)!, d, model));
   return files;

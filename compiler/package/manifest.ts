@@ -3,7 +3,8 @@
  * is either one checkpoint tensor as stored (`checkpoint`) or derived at load time from several
  * (`recipe`, see compiler/ir/recipes.ts for each kind's float64 semantics). `sources` lists the
  * checkpoint tensors the manifest reads with the dtype and shape they must have, so a loader can
- * check the whole checkpoint before it reads a byte of data.
+ * check the whole checkpoint before it reads a byte of data. On disk every list of names is
+ * written as name runs (name-runs.ts); manifestText and parseManifest convert.
  */
 import type { ModelConfig } from '../config/model-config.ts';
 import type { DerivedRecipe, Graph } from '../ir/graph.ts';
@@ -11,8 +12,11 @@ import type { DType } from '../ir/types.ts';
 import { DTYPE_BYTES } from '../ir/types.ts';
 import type { CheckpointDType } from '../model/checkpoint-tensors.ts';
 import { checkpointTensors } from '../model/checkpoint-tensors.ts';
+import { jsonText } from './json-text.ts';
+import type { NameList } from './name-runs.ts';
+import { compressNames, expandNames } from './name-runs.ts';
 
-export const MANIFEST_FORMAT = 'dsv3c-manifest/1';
+export const MANIFEST_FORMAT = 'dsv3c-manifest/2';
 
 export interface ManifestWeight {
   /** The graph input's name: a checkpoint tensor name, or a derived name such as `…experts.gate_up.weight`. */
@@ -37,7 +41,7 @@ export interface Manifest {
   readonly format: typeof MANIFEST_FORMAT;
   /** Sorted by name; the union over the phases (prefill and decode share most weights). */
   readonly weights: readonly ManifestWeight[];
-  /** Checkpoint tensors read, grouped by dtype and shape; names sorted. */
+  /** Checkpoint tensors read, grouped by dtype and shape; names in checkpoint order (layer, then expert). */
   readonly sources: readonly ManifestSourceGroup[];
   readonly totalBytes: number;
 }
@@ -75,12 +79,30 @@ export function buildManifest(config: ModelConfig, graphs: readonly Graph[]): Ma
     }
     group.names.push(t.name);
   }
-  for (const g of groups) (g.names as string[]).sort(); // default order: UTF-16 code units, as compare()
   const [missing] = used;
   if (missing !== undefined) throw new Error(`weight source ${missing} is not a tensor of this config's checkpoint`);
   const keyOf = (g: ManifestSourceGroup) => `${g.dtype}[${g.shape.join(',')}]`;
   const sources = groups.sort((a, b) => compare(keyOf(a), keyOf(b)));
   return { format: MANIFEST_FORMAT, weights, sources, totalBytes: weights.reduce((a, w) => a + w.bytes, 0) };
+}
+
+/** manifest.json's text: the manifest with every name list written as name runs. */
+export function manifestText(m: Manifest): string {
+  return jsonText({
+    ...m,
+    weights: m.weights.map((w) => (w.recipe ? { ...w, recipe: { ...w.recipe, sources: compressNames(w.recipe.sources) } } : w)),
+    sources: m.sources.map((g) => ({ ...g, names: compressNames(g.names) })),
+  });
+}
+
+/** The manifest of manifest.json's parsed JSON (format checked by the caller): name runs expanded. */
+export function parseManifest(json: Manifest): Manifest {
+  const expand = (list: unknown) => expandNames(list as NameList);
+  return {
+    ...json,
+    weights: json.weights.map((w) => (w.recipe ? { ...w, recipe: { ...w.recipe, sources: expand(w.recipe.sources) } } : w)),
+    sources: json.sources.map((g) => ({ ...g, names: expand(g.names) })),
+  };
 }
 
 function child(level: Map<unknown, unknown>, key: unknown): Map<unknown, unknown> {

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BINARY_EXT } from '../../compiler/package/build-kernels.ts';
 import type { Manifest } from '../../compiler/package/manifest.ts';
-import { MANIFEST_FORMAT } from '../../compiler/package/manifest.ts';
+import { MANIFEST_FORMAT, parseManifest } from '../../compiler/package/manifest.ts';
 import type { Plan } from '../../compiler/package/plan-format.ts';
 import { PLAN_FORMAT } from '../../compiler/package/plan-format.ts';
 
@@ -25,7 +25,7 @@ export interface ReadPackage {
 
 export function readPackage(dir: string): ReadPackage {
   const plan = readJson<Plan>(dir, 'plan.json', PLAN_FORMAT);
-  const manifest = readJson<Manifest>(dir, 'manifest.json', MANIFEST_FORMAT);
+  const manifest = parseManifest(readJson<Manifest>(dir, 'manifest.json', MANIFEST_FORMAT));
   const ext = BINARY_EXT[plan.target.target];
   const instances = new Set([...plan.phases.flatMap((p) => p.kernels.map((k) => k.instance)), plan.sampler.instance]);
   const missing = [...instances].filter((i) => !existsSync(join(dir, 'build', i + ext)));

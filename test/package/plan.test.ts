@@ -13,6 +13,7 @@ import { checkpointTensors } from '../../compiler/model/checkpoint-tensors.ts';
 import { dialectFor } from '../../compiler/package/dialect-for.ts';
 import { generatePackage } from '../../compiler/package/generate-package.ts';
 import type { Manifest } from '../../compiler/package/manifest.ts';
+import { parseManifest } from '../../compiler/package/manifest.ts';
 import type { Plan } from '../../compiler/package/plan-format.ts';
 import { PLAN_FORMAT } from '../../compiler/package/plan-format.ts';
 import { checkLogitsRows } from '../../compiler/package/sampler-instance.ts';
@@ -24,7 +25,7 @@ describe.each(CONFIGS)('package of %s', (name) => {
   const phases = compileModel(config, { actQuant: 'fp8', disabledPasses: [] });
   const files = generatePackage(config, phases, { model: name, dialect: dialectFor('cpu'), actQuant: 'fp8', disabledPasses: [] });
   const plan = JSON.parse(files.get('plan.json')!) as Plan;
-  const manifest = JSON.parse(files.get('manifest.json')!) as Manifest;
+  const manifest = parseManifest(JSON.parse(files.get('manifest.json')!) as Manifest);
 
   it('plans every kernel of every phase against buffers that exist and are alive', () => {
     expect(plan.phases.map((p) => p.phase)).toEqual(['prefill', 'decode']);
