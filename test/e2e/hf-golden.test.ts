@@ -1,0 +1,69 @@
+/**
+ * Hugging Face transformers' DeepseekV3ForCausalLM as a third opinion: fixtures written by
+ * benchmarks/peers/hf_golden.py (float32, dequantized weights, on a machine with PyTorch) hold its
+ * logits for fixed prompts on a make-tiny checkpoint named by config and seed. Here the same
+ * checkpoint is made again (its sha256s must match, or make-tiny changed and the fixture is stale),
+ * and both the float64 reference and the cpu target (W8A16) are compared with it:
+ * - reference vs HF: 1e-4 relative per row (float32 against float64), which pins the reference's
+ *   reading of the model to HF's;
+ * - cpu target vs HF: the W8A16 bound of the reference agreement test (3e-2, bf16 activations), on
+ *   rows before the first token where the package routed differently from the reference (a
+ *   near-tie, checked as in agreement.ts).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { referencePrefill } from '../reference/forward.ts';
+import { BOUND, ROUTE_TIE, firstRouteDifference, observed } from './agreement.ts';
+import { readRoutes, routingProbePackage } from './routing-probe.ts';
+import { cpuPackage, makeTinyModel, openSession, relativeError, tempRoot } from './tiny-model.ts';
+
+interface Fixture {
+  config: string;
+  seed: number;
+  checkpoint_sha256: Record<string, string>;
+  transformers: string;
+  prompts: number[][];
+  logits: number[][][];
+}
+
+const DIR = 'test/fixtures/hf-golden';
+const fixtures = existsSync(DIR) ? readdirSync(DIR).filter((f) => f.endsWith('.json')).sort() : [];
+
+describe('HF transformers golden logits', () => {
+  if (fixtures.length === 0) {
+    it.skip('no fixture yet: run benchmarks/peers/hf_golden.py where PyTorch and transformers are installed (the GPU machine) and commit its output under test/fixtures/hf-golden/', () => {});
+    return;
+  }
+  it.each(fixtures)('%s: the reference and the cpu target agree with HF', async (file) => {
+    const fixture = JSON.parse(readFileSync(join(DIR, file), 'utf8')) as Fixture;
+    const root = tempRoot('dsv3c-hf-');
+    const model = await makeTinyModel(fixture.config, root, fixture.seed);
+    for (const [name, sum] of Object.entries(fixture.checkpoint_sha256)) {
+      const got = createHash('sha256').update(readFileSync(join(model.checkpoint, name))).digest('hex');
+      expect(got, `${name}: make-tiny no longer writes the checkpoint ${file} was made from; regenerate the fixture`).toBe(sum);
+    }
+    const pkg = await cpuPackage(model, 'none', root);
+    const probes = routingProbePackage(pkg, `${pkg}-probe`);
+    const session = await openSession(`${pkg}-probe`, model);
+    try {
+      fixture.prompts.forEach((prompt, p) => {
+        const hf = fixture.logits[p];
+        const ref = observed(prompt.length, () => referencePrefill(model.config, model.weights, prompt, { actQuant: 'none' }));
+        ref.result.logits.forEach((row, t) => expect(relativeError(row, hf[t]), `${file} prompt ${p} row ${t}: reference vs HF`).toBeLessThanOrEqual(1e-4));
+
+        const V = model.config.vocabSize;
+        const out = session.executor.prefill(0, prompt, 0);
+        const ours = new Float32Array(prompt.length * V);
+        out.logits.memory.read(ours, out.logits.byteOffset);
+        const diverged = firstRouteDifference(readRoutes(session.executor, 'prefill', probes.prefill, prompt.length), ref.routes, prompt.length, ROUTE_TIE.none, `${file} prompt ${p}`);
+        for (let t = 0; t < Math.min(prompt.length, diverged); t++) {
+          expect(relativeError(ours.subarray(t * V, (t + 1) * V), hf[t]), `${file} prompt ${p} row ${t}: cpu target vs HF`).toBeLessThanOrEqual(BOUND.none);
+        }
+      });
+    } finally {
+      session.dispose();
+    }
+  }, 600_000);
+});
