@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Dialect, TargetKind } from '../codegen/dialect.ts';
 import { compileModel } from '../compile-model.ts';
 import { configFingerprint } from '../config/config-fingerprint.ts';
@@ -74,9 +74,9 @@ export async function packageForRun(config: ModelConfig, options: RunPackageOpti
   const dialect = dialectFor(options.target ?? 'cpu', options.arch);
   const actQuant = options.actQuant ?? 'fp8';
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const key = runPackageKey(config, dialect, actQuant);
-  const packages = join(cacheDir, 'packages');
-  const dir = join(packages, key);
+  const dir = runPackageDir(config, options);
+  const key = basename(dir);
+  const packages = dirname(dir);
   if (isCompletePackage(dir)) return { dir, key, reused: true };
 
   options.onCompile?.(dir, dialect);

@@ -49,8 +49,12 @@ export interface LoadOptions {
   readonly addon?: NativeAddon;
 }
 
+/** `shortfall` says what is needed against the budget; the message adds what to lower (callers with other knobs, like the CLI, word their own). */
 export class MemoryBudgetError extends Error {
   readonly userFacing = true;
+  constructor(readonly shortfall: string) {
+    super(`${shortfall}; lower maxBatch, maxContext or kvPositions, or shard it over more GPUs`);
+  }
 }
 
 export async function loadModel(packageDir: string, modelDir: string, options: LoadOptions = {}): Promise<ModelSession> {
@@ -78,6 +82,13 @@ export async function loadModel(packageDir: string, modelDir: string, options: L
     const owned: DeviceMemory[] = [];
     let executor: Executor | undefined;
     let sampler: Sampler | undefined;
+    // Frees whatever was made, in reverse order: the session's end, or a failure while loading.
+    const release = () => {
+      sampler?.dispose();
+      executor?.dispose();
+      for (const m of owned) m.dispose();
+      device.dispose();
+    };
     try {
       const layout = executorLayout(pkg.plan, capacity);
       const budget = options.memoryBudgetBytes ?? device.memoryBytes;
@@ -86,7 +97,7 @@ export async function loadModel(packageDir: string, modelDir: string, options: L
         const kv = layout.caches.reduce((a, c) => a + c.bytes, 0);
         throw new MemoryBudgetError(
           `the model needs ${gib(need)} on ${device.name} (weights ${gib(pkg.manifest.totalBytes)}, KV cache ${gib(kv)} for ${layout.pool.rows} positions (${layout.pool.pages} pages of ${layout.pool.pageSize}), ` +
-            `activations ${gib(layout.arenaBytes)}) but the budget is ${gib(budget)}; lower maxBatch, maxContext or kvPositions, or shard it over more GPUs`,
+            `activations ${gib(layout.arenaBytes)}) but the budget is ${gib(budget)}`,
         );
       }
       const weights = new Map<string, DeviceMemory>();
@@ -109,19 +120,9 @@ export async function loadModel(packageDir: string, modelDir: string, options: L
       } catch (e) {
         problem = (e as Error).message;
       }
-      const exec = executor;
-      const sample = sampler;
-      return new ModelSession(config, device, exec, sample, tokenizer, problem, () => {
-        sample.dispose();
-        exec.dispose();
-        for (const m of owned) m.dispose();
-        device.dispose();
-      });
+      return new ModelSession(config, device, executor, sampler, tokenizer, problem, release);
     } catch (e) {
-      sampler?.dispose();
-      executor?.dispose();
-      for (const m of owned) m.dispose();
-      device.dispose();
+      release();
       throw e;
     }
   } finally {

@@ -43,6 +43,11 @@ export interface GeneratedToken {
 
 export type Prompt = string | readonly number[];
 
+/** A text prompt's ids: one BOS then the text, or one user message through the chat template (generation prompt added). */
+export function encodePrompt(tok: LoadedTokenizer, text: string, chat = false): number[] {
+  return chat ? tok.applyChatTemplate([{ role: 'user', content: text }], { addGenerationPrompt: true }) : tok.encode(text, { addBos: true });
+}
+
 export class ModelSession {
   constructor(
     readonly config: ModelConfig,
@@ -60,7 +65,7 @@ export class ModelSession {
     if (typeof prompt !== 'string') return [...prompt];
     const tok = this.tokenizer;
     if (!tok) throw new StepError(`a text prompt needs a tokenizer: ${this.tokenizerProblem}`);
-    return chat ? tok.applyChatTemplate([{ role: 'user', content: prompt }], { addGenerationPrompt: true }) : tok.encode(prompt, { addBos: true });
+    return encodePrompt(tok, prompt, chat);
   }
 
   generate(prompt: Prompt, options: GenerateOptions = {}): AsyncGenerator<GeneratedToken> {

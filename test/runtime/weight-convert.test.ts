@@ -11,7 +11,7 @@ import type { Manifest, ManifestWeight } from '../../compiler/package/manifest.t
 import { conversion } from '../../runtime/src/weights/convert.ts';
 import { copyLayout } from '../../runtime/src/weights/copy-layout.ts';
 import { loadWeights } from '../../runtime/src/weights/load-weights.ts';
-import { bf16BitsOfFloat64 } from '../../runtime/src/weights/round-bf16.ts';
+import { bf16BitsOfFloat64 } from '../../compiler/checkpoint/bf16.ts';
 import { tempFolder } from '../checkpoint/helpers.ts';
 import { CollectSink } from './collect-sink.ts';
 import { seedNote, tinyCheckpoint } from './tiny-fixture.ts';

@@ -9,6 +9,7 @@ import { dialectFor } from '../../package/dialect-for.ts';
 import { generatePackage } from '../../package/generate-package.ts';
 import { writePackage } from '../../package/write-package.ts';
 import { phaseReport, phaseSummary } from '../../report/compile-report.ts';
+import { ProgressBar } from '../../../runtime/src/progress-bar.ts';
 import { UsageError } from '../usage-error.ts';
 import { writeFileAtomic } from '../write-atomic.ts';
 
@@ -77,7 +78,12 @@ export function registerCompile(program: Command): void {
       const kernels = [...files.keys()].filter((f) => f.startsWith('kernels/')).length;
       process.stderr.write(`wrote ${out}: ${kernels} kernel sources for ${dialect.target} ${dialect.arch}, plan.json, manifest.json, index.ts\n`);
       if (!flags.build) return;
-      const result = await buildPackageKernels(out, { jobs, onProgress: (p) => process.stderr.write(`build ${p.done}/${p.total} (${p.cached} cached) ${p.instance}\n`) });
+      let bar: ProgressBar | undefined;
+      const result = await buildPackageKernels(out, {
+        jobs,
+        onProgress: (p) => (bar ??= new ProgressBar({ label: 'building kernels', total: p.total, unit: 'items' })).update(p.done, p.instance),
+      });
+      bar?.finish('');
       process.stderr.write(`built ${result.kernels} kernels in ${result.seconds.toFixed(1)} s: ${result.compiled} compiled, ${result.cached} from the cache (${result.cacheDir})\n`);
     });
 }

@@ -6,7 +6,7 @@
  * weights is read; --dump-logits writes its file (through a temp file and a rename) only once the
  * generation has finished.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CommanderError } from 'commander';
@@ -21,6 +21,7 @@ import { ProgressBar } from '../../../runtime/src/progress-bar.ts';
 import type { SamplingOptions, SamplingParams } from '../../../runtime/src/sampling/sampling-params.ts';
 import { generationDefaults, SamplingParamsError, samplingParams } from '../../../runtime/src/sampling/sampling-params.ts';
 import type { ModelSession } from '../../../runtime/src/session.ts';
+import { encodePrompt } from '../../../runtime/src/session.ts';
 import { GENERATION_CONFIG_FILE, loadTokenizer } from '../../../runtime/src/tokenizer/index.ts';
 import { UsageError } from '../usage-error.ts';
 import { writeFileAtomic } from '../write-atomic.ts';
@@ -134,7 +135,7 @@ export async function runModel(flags: RunFlags, stdout: ProgressStream = process
     });
   } catch (e) {
     if (e instanceof MemoryBudgetError) {
-      const message = e.message.replace('lower maxBatch, maxContext or kvPositions', 'lower --max-batch or --max-context');
+      const message = `${e.shortfall}; lower --max-batch or --max-context, or shard it over more GPUs`;
       throw new UsageError(flags.memoryBudget === undefined ? message : `--memory-budget ${flags.memoryBudget}: ${message}`);
     }
     if (e instanceof NativeAddonError) throw new RunEnvironmentError(e.message);
@@ -170,7 +171,6 @@ export async function runModel(flags: RunFlags, stdout: ProgressStream = process
         mkdirSync(dirname(resolve(flags.dumpLogits)), { recursive: true });
         writeFileAtomic(flags.dumpLogits, bytes);
       } catch (e) {
-        rmSync(`${flags.dumpLogits}.${process.pid}.tmp`, { force: true });
         throw new RunEnvironmentError(`--dump-logits ${flags.dumpLogits}: cannot write it: ${(e as Error).message}`);
       }
     }
@@ -218,8 +218,7 @@ function checkFlags(flags: RunFlags): RunPlan {
     if (bad >= 0) throw new UsageError(`--prompt-ids: id ${givenIds[bad]} (position ${bad}) is outside the vocabulary; expected ids below vocab_size ${config.vocabSize}`);
     promptIds = givenIds;
   } else {
-    const tok = loadTokenizer(modelDir);
-    promptIds = flags.chat ? tok.applyChatTemplate([{ role: 'user', content: flags.prompt! }], { addGenerationPrompt: true }) : tok.encode(flags.prompt!, { addBos: true });
+    promptIds = encodePrompt(loadTokenizer(modelDir), flags.prompt!, flags.chat);
     if (promptIds.length === 0) throw new UsageError('--prompt: the prompt encodes to no tokens');
   }
   if (promptIds.length >= maxContext) {

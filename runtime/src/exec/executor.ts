@@ -48,6 +48,8 @@ interface PhaseState {
   readonly gridExprs: readonly string[];
   readonly gridOf: Int32Array;
   readonly grids: Map<string, Int32Array>;
+  /** Where the step's logits start in the arena. */
+  readonly logitsOffset: number;
 }
 
 export interface StepOutput {
@@ -80,7 +82,11 @@ export class Executor {
       if (!PARAMS[p.phase]) throw new Error(`plan: unknown phase ${p.phase}`);
       const exprs = new Map<string, number>();
       const gridOf = Int32Array.from(p.kernels.flatMap((k) => k.grid.map((g) => exprs.get(g) ?? (exprs.set(g, exprs.size), exprs.size - 1))));
-      this.phases.set(p.phase, { plan: p, slots: layout.slots.get(p.phase)!, kernels: p.kernels.map((k) => loadKernel(k.instance)), gridExprs: [...exprs.keys()], gridOf, grids: new Map() });
+      const slots = layout.slots.get(p.phase)!;
+      const logits = p.outputs.find((o) => o.name === 'logits');
+      if (!logits || !('arena' in logits.buffer)) throw new Error(`plan: the ${p.phase} logits are expected in the arena`);
+      const logitsOffset = slots.get(logits.buffer.arena)! + logits.offset * DTYPE_BYTES[logits.dtype];
+      this.phases.set(p.phase, { plan: p, slots, kernels: p.kernels.map((k) => loadKernel(k.instance)), gridExprs: [...exprs.keys()], gridOf, grids: new Map(), logitsOffset });
     }
     for (const c of layout.caches) {
       const memory = this.own(c.bytes, `KV cache ${c.name}`);
@@ -95,11 +101,6 @@ export class Executor {
       this.dispose();
       throw e;
     }
-  }
-
-  /** Bytes of device memory the executor allocated (caches, arena, step inputs); weights apart. */
-  get allocatedBytes(): number {
-    return this.owned.reduce((a, m) => a + m.size, 0);
   }
 
   /**
@@ -132,11 +133,7 @@ export class Executor {
     seqs.forEach((s) => this.checkSequence(s));
     if (new Set(seqs).size !== B) throw new StepError(`decode: sequences ${seqs.join(', ')} are not distinct`);
     this.checkTokens(tokens, positions);
-    const need = seqs.reduce((n, s, b) => n + Math.max(0, Math.ceil((positions[b] + 1) / this.pages.pageSize) - this.pages.pagesOf(s).length), 0);
-    if (need > this.pages.freePages) {
-      throw new StepError(`the KV cache is full: this decode step needs ${need} new pages of ${this.pages.pageSize} positions, ${this.pages.freePages} of ${this.pages.pages} are free; finish sequences first or load with a larger KV pool (kvPositions)`);
-    }
-    seqs.forEach((s, b) => this.pages.reserve(s, positions[b] + 1));
+    this.pages.reserveAll(seqs.map((seq, b) => ({ seq, length: positions[b] + 1 })));
     // The slot table [B, S] has batch stride S: S = maxContext keeps a decode step's shapes fixed per B.
     const S = this.capacity.maxContext;
     const table = new Int32Array(B * S);
@@ -212,10 +209,7 @@ export class Executor {
     const params = Int32Array.from(PARAMS[phase], (n) => env[n]);
     // Decode steps have fixed shapes per B (S = maxContext, P fixed): a CUDA graph per batch size.
     state.program.run(params, this.gridsFor(state, env), phase === 'decode' && state.plan.capturable);
-    const out = state.plan.outputs.find((o) => o.name === 'logits')!;
-    if (!('arena' in out.buffer)) throw new Error('plan: logits are expected in the arena');
-    const byteOffset = state.slots.get(out.buffer.arena)! + out.offset * DTYPE_BYTES[out.dtype];
-    return { logits: { memory: this.arena, byteOffset, rows: tokens.length } };
+    return { logits: { memory: this.arena, byteOffset: state.logitsOffset, rows: tokens.length } };
   }
 
   /** Where an argument points. */

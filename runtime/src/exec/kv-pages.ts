@@ -50,17 +50,26 @@ export class KvPages {
    * nothing: a StepError (and no page taken) when the pool has too few free pages.
    */
   reserve(seq: number, length: number): void {
-    const list = this.owned.get(seq) ?? [];
-    const need = Math.ceil(length / this.pageSize) - list.length;
-    if (need <= 0) return;
+    this.reserveAll([{ seq, length }]);
+  }
+
+  /** reserve for a whole step's sequences (distinct), all or nothing across them. */
+  reserveAll(requests: readonly { readonly seq: number; readonly length: number }[]): void {
+    const needs = requests.map(({ seq, length }) => Math.max(0, Math.ceil(length / this.pageSize) - this.pagesOf(seq).length));
+    const need = needs.reduce((a, b) => a + b, 0);
     if (need > this.free.length) {
-      throw new StepError(
-        `the KV cache is full: sequence ${seq} needs ${need} more page${need === 1 ? '' : 's'} of ${this.pageSize} positions for ${length} positions, ` +
-          `${this.free.length} of ${this.pages} are free; finish sequences first or load with a larger KV pool (kvPositions)`,
-      );
+      const what =
+        requests.length === 1
+          ? `sequence ${requests[0].seq} needs ${need} more page${need === 1 ? '' : 's'} of ${this.pageSize} positions for ${requests[0].length} positions`
+          : `this step's ${requests.length} sequences need ${need} more pages of ${this.pageSize} positions`;
+      throw new StepError(`the KV cache is full: ${what}, ${this.free.length} of ${this.pages} are free; finish sequences first or load with a larger KV pool (kvPositions)`);
     }
-    for (let i = 0; i < need; i++) list.push(this.free.pop()!);
-    this.owned.set(seq, list);
+    requests.forEach(({ seq }, i) => {
+      if (needs[i] === 0) return;
+      const list = this.owned.get(seq) ?? [];
+      for (let k = 0; k < needs[i]; k++) list.push(this.free.pop()!);
+      this.owned.set(seq, list);
+    });
   }
 
   /** Gives the sequence's pages back (a sequence that holds none is fine). */

@@ -3,7 +3,7 @@ import { E4M3FN_VALUES } from '../../../compiler/checkpoint/fp8.ts';
 import { float32FromBytes } from '../../../compiler/checkpoint/host-endian.ts';
 import type { LoadContext } from './load-context.ts';
 import type { KvBSplitPlan } from './plan-weight.ts';
-import { bf16BitsOfFloat64 } from './round-bf16.ts';
+import { bf16BitsOfFloat64 } from '../../../compiler/checkpoint/bf16.ts';
 
 /**
  * Streams kv-b-split (compiler/ir/recipes.ts): kv_b_proj [heads·(nope+v), C], each element times
