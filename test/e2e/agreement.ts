@@ -69,20 +69,21 @@ export function observed<T>(tokens: number, run: () => T): { result: T; routes: 
 }
 
 /**
- * The first row (of `rows`) where our routing differs from the reference's, or Infinity; throws
- * when a difference is not a near-tie of the reference.
+ * The first row (of `rows`) where our routing differs from the reference's, or Infinity. Rows are
+ * causal and layers sequential, so the first difference, in row order and then layer order, is the
+ * only one with the same inputs on both sides: it must be a near-tie of the reference (else this
+ * throws); the later layers of that row and every later row may differ because of it.
  */
 export function firstRouteDifference(ours: number[][][], ref: Route[][], rows: number, tie: number, where: string): number {
-  let first = Infinity;
-  ours.forEach((layer, l) => {
-    for (let r = 0; r < rows; r++) {
+  for (let r = 0; r < rows; r++) {
+    for (let l = 0; l < ours.length; l++) {
       const want = ref[l][r];
-      if (layer[r].join() === want.experts.join()) continue;
-      if (!(want.margin < tie)) throw new AgreementError(`${where}: MoE layer ${l} row ${r} chose experts [${layer[r]}], the reference [${want.experts}] with margin ${want.margin.toExponential(2)} (not a near-tie)`);
-      first = Math.min(first, r);
+      if (ours[l][r].join() === want.experts.join()) continue;
+      if (!(want.margin < tie)) throw new AgreementError(`${where}: MoE layer ${l} row ${r} chose experts [${ours[l][r]}], the reference [${want.experts}] with margin ${want.margin.toExponential(2)} (not a near-tie)`);
+      return r;
     }
-  });
-  return first;
+  }
+  return Infinity;
 }
 
 export interface AgreementResult {
