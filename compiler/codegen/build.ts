@@ -6,10 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Dialect } from './dialect.ts';
+import { packageRoot } from '../../runtime/src/package-root.ts';
 
-export const CPU_INCLUDE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../runtime/native/include');
+export const CPU_INCLUDE = path.join(packageRoot(), 'runtime/native/include');
 
 /** What to build: an object file (the compile check) or what the runtime loads (cubin, code object, shared library). */
 export type BuildKind = 'object' | 'loadable';

@@ -6,7 +6,6 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import type { Dialect } from './dialect.ts';
 import { launchBoundsFor } from './dialect.ts';
@@ -14,8 +13,9 @@ import { constraintsFor } from './kernel-family.ts';
 import type { ConstValue } from './kernel-family.ts';
 import type { KernelInstance, Param } from './instances.ts';
 import { CTYPE } from './families/operands.ts';
+import { packageRoot } from '../../runtime/src/package-root.ts';
 
-export const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../templates');
+export const TEMPLATES_DIR = path.join(packageRoot(), 'templates');
 
 type Renderer = (data: unknown) => string;
 

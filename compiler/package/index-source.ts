@@ -6,28 +6,34 @@
  */
 import { createRequire } from 'node:module';
 import type * as TsMorph from 'ts-morph';
-import type { Plan } from './plan-format.ts';
 
+/** Everything index.ts says: plain data known before the compile, so that a worker thread can write it meanwhile (index-writer.ts). */
 export interface IndexFacts {
   readonly model: string;
-  readonly plan: Plan;
+  readonly target: string;
+  readonly arch: string;
+  readonly actQuant: 'fp8' | 'none';
+  readonly disabledPasses: readonly string[];
   readonly vocabSize: number;
   readonly maxPositions: number;
   readonly header: string;
 }
 
-// ts-morph loads the TypeScript compiler (~370 ms): required when a package is written, not by
+// ts-morph loads the TypeScript compiler (~0.3 s): required when a package is written, not by
 // every command that imports this module.
 const require = createRequire(import.meta.url);
 
+export function loadTsMorph(): typeof TsMorph {
+  return require('ts-morph') as typeof TsMorph;
+}
+
 export function indexSource(facts: IndexFacts): string {
-  const { IndentationText, NewLineKind, Project, QuoteKind, VariableDeclarationKind } = require('ts-morph') as typeof TsMorph;
+  const { IndentationText, NewLineKind, Project, QuoteKind, VariableDeclarationKind } = loadTsMorph();
   const project = new Project({
     useInMemoryFileSystem: true,
     manipulationSettings: { indentationText: IndentationText.TwoSpaces, newLineKind: NewLineKind.LineFeed, quoteKind: QuoteKind.Single },
   });
   const file = project.createSourceFile('index.ts', '', { overwrite: true });
-  const { plan } = facts;
 
   file.addImportDeclaration({ moduleSpecifier: 'node:url', namedImports: ['fileURLToPath'] });
   file.addImportDeclaration({ moduleSpecifier: 'dsv3c/runtime', isTypeOnly: true, namedImports: ['GenerateOptions', 'GeneratedToken', 'LoadOptions', 'ModelSession'] });
@@ -39,16 +45,7 @@ export function indexSource(facts: IndexFacts): string {
     docs: ['This folder: plan.json, manifest.json, kernels/ and (after --build) build/.'],
     declarations: [{ name: 'packageDir', initializer: "fileURLToPath(new URL('.', import.meta.url))" }],
   });
-  const info = {
-    model: facts.model,
-    target: plan.target.target,
-    arch: plan.target.arch,
-    actQuant: plan.actQuant,
-    disabledPasses: plan.disabledPasses,
-    vocabSize: facts.vocabSize,
-    maxPositions: facts.maxPositions,
-    kernelsPerStep: Object.fromEntries(plan.phases.map((p) => [p.phase, p.kernels.length])),
-  };
+  const { header, ...info } = facts;
   file.addVariableStatement({
     isExported: true,
     declarationKind: VariableDeclarationKind.Const,
@@ -82,5 +79,5 @@ export function indexSource(facts: IndexFacts): string {
     statements: ['const session = await load(modelDir, options);', 'try {', '  yield* session.generate(prompt, options);', '} finally {', '  session.dispose();', '}'],
   });
   file.formatText({ indentSize: 2, convertTabsToSpaces: true });
-  return `${facts.header}\n${file.getFullText()}`;
+  return `${header}\n${file.getFullText()}`;
 }

@@ -14,40 +14,71 @@ export interface NameRun {
 
 export type NameList = readonly (string | NameRun)[];
 
-// The last number between dots, with a suffix that has no digits (…experts.17.gate_proj.weight).
-const LAST_NUMBER = /^(.*\.)(\d+)(\.\D*)$/;
+interface Numbered {
+  /** The name with `{}` in place of its last number. */
+  readonly template: string;
+  readonly n: number;
+}
 
-function split(name: string): { template: string; n: number } | null {
-  const m = LAST_NUMBER.exec(name);
-  if (!m || m[0].includes('{}') || (m[2].length > 1 && m[2].startsWith('0'))) return null;
-  return { template: `${m[1]}{}${m[3]}`, n: Number(m[2]) };
+/**
+ * The last number between dots, with a suffix that has no digits (…experts.17.gate_proj.weight);
+ * null when there is none, it has a leading zero, or the name already holds `{}`. A scan from the
+ * end, not a regex: it runs on each of V3's 90k expert tensor names.
+ */
+function numbered(name: string): Numbered | null {
+  let end = name.length - 1;
+  while (end >= 0 && !isDigit(name.charCodeAt(end))) end--;
+  let start = end;
+  while (start > 0 && isDigit(name.charCodeAt(start - 1))) start--;
+  if (end < 0 || start === 0 || name[start - 1] !== '.' || name[end + 1] !== '.') return null;
+  if (end > start && name[start] === '0') return null;
+  if (name.includes('{}')) return null;
+  return { template: `${name.slice(0, start)}{}${name.slice(end + 1)}`, n: Number(name.slice(start, end + 1)) };
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
 }
 
 /** The shortest description this scheme gives: for each position, the longest run of width 1 or 2. */
 export function compressNames(names: readonly string[]): NameList {
-  const parts = names.map(split);
+  const parts = names.map(numbered);
   const out: (string | NameRun)[] = [];
   let i = 0;
   while (i < names.length) {
-    let best: NameRun | null = null;
-    for (const width of [1, 2]) {
-      const head = parts.slice(i, i + width);
-      if (head.length < width || head.some((p) => p === null || p.n !== head[0]!.n)) continue;
-      let count = 1;
-      while (i + (count + 1) * width <= names.length && head.every((h, k) => {
-        const p = parts[i + count * width + k];
-        return p !== null && p.template === h!.template && p.n === head[0]!.n + count;
-      })) count++;
-      if (count >= 3 && (!best || count * width > best.count * best.each.length)) best = { each: head.map((h) => h!.template), from: head[0]!.n, count };
-    }
-    if (best) {
-      out.push(best);
-      i += best.count * best.each.length;
+    // A run needs three steps; of two, the one covering more names (width 1 on a tie).
+    const one = runLength(parts, i, 1);
+    const two = runLength(parts, i, 2);
+    const width = two >= 3 && two * 2 > (one >= 3 ? one : 0) ? 2 : 1;
+    const count = width === 2 ? two : one;
+    if (count >= 3) {
+      const each = parts.slice(i, i + width).map((p) => p!.template);
+      out.push({ each, from: parts[i]!.n, count });
+      i += count * width;
     } else {
       out.push(names[i++]);
     }
   }
   return out;
+}
+
+/**
+ * How many steps of `width` names from `i` repeat the first step's templates with the number
+ * going up by one each step (the names within a step share their number); 0 if none can start.
+ */
+function runLength(parts: readonly (Numbered | null)[], i: number, width: number): number {
+  if (i + width > parts.length) return 0;
+  const first = parts[i];
+  if (!first) return 0;
+  for (let k = 1; k < width; k++) if (parts[i + k]?.n !== first.n) return 0;
+  let count = 1;
+  for (; i + (count + 1) * width <= parts.length; count++) {
+    for (let k = 0; k < width; k++) {
+      const p = parts[i + count * width + k];
+      if (!p || p.template !== parts[i + k]!.template || p.n !== first.n + count) return count;
+    }
+  }
+  return count;
 }
 
 export function expandNames(list: NameList): string[] {

@@ -14,9 +14,7 @@ export class PackageDirError extends Error {
 }
 
 export function writePackage(outDir: string, files: PackageFiles): void {
-  if (existsSync(outDir) && readdirSync(outDir).length > 0 && !isPackage(outDir)) {
-    throw new PackageDirError(`--out ${outDir}: exists, is not empty and is not a dsv3c package (no package.json with a "dsv3c" field); choose another folder`);
-  }
+  checkPackageDir(outDir);
   const parent = dirname(outDir);
   mkdirSync(parent, { recursive: true });
   const tag = `${process.pid}.${Date.now().toString(36)}`;
@@ -35,6 +33,13 @@ export function writePackage(outDir: string, files: PackageFiles): void {
   if (existsSync(outDir)) renameSync(outDir, old);
   renameSync(staging, outDir);
   rmSync(old, { recursive: true, force: true });
+}
+
+/** Throws unless `outDir` may be written: absent, empty, or a dsv3c package (compile checks before compiling, too). */
+export function checkPackageDir(outDir: string): void {
+  if (existsSync(outDir) && readdirSync(outDir).length > 0 && !isPackage(outDir)) {
+    throw new PackageDirError(`--out ${outDir}: exists, is not empty and is not a dsv3c package (no package.json with a "dsv3c" field); choose another folder`);
+  }
 }
 
 export function isPackage(dir: string): boolean {

@@ -6,8 +6,9 @@ import { loadConfig } from '../../config/parse-config.ts';
 import { printGraph } from '../../ir/print.ts';
 import { buildPackageKernels } from '../../package/build-kernels.ts';
 import { dialectFor } from '../../package/dialect-for.ts';
-import { generatePackage } from '../../package/generate-package.ts';
-import { writePackage } from '../../package/write-package.ts';
+import { generatePackage, indexFacts } from '../../package/generate-package.ts';
+import { startIndexWriter } from '../../package/index-writer.ts';
+import { checkPackageDir, writePackage } from '../../package/write-package.ts';
 import { phaseReport, phaseSummary } from '../../report/compile-report.ts';
 import { ProgressBar } from '../../../runtime/src/progress-bar.ts';
 import { UsageError } from '../usage-error.ts';
@@ -56,36 +57,49 @@ export function registerCompile(program: Command): void {
       const configFile = flags.config ?? join(flags.model!, 'config.json');
       const model = flags.config ? basename(flags.config).replace(/\.json$/, '') : basename(resolve(flags.model!));
       const dialect = flags.target ? dialectFor(flags.target, flags.arch) : undefined;
+      const out = dialect ? (flags.out ?? `dsv3c-${model}-${dialect.target}`) : undefined;
+      if (out) checkPackageDir(out); // before the compile, not after it
 
       const config = loadConfig(configFile);
-      const phases = compileModel(config, { actQuant, disabledPasses: flags.disablePass });
-      if (flags.dumpIr) dumpIr(flags.dumpIr, phases);
-      if (flags.report) {
-        const report = { config: flags.config ?? configFile, actQuant, disabledPasses: flags.disablePass, phases: phases.map((p) => phaseReport(config, p, context)) };
-        mkdirSync(dirname(flags.report), { recursive: true });
-        writeFileAtomic(flags.report, `${JSON.stringify(report, null, 2)}\n`);
-      }
-      for (const r of phases.map((p) => phaseSummary(config, p))) {
-        const moe = r.kernelsPerMoeLayer ? `, ${r.kernelsPerMoeLayer.kernels} per MoE layer` : '';
-        const dense = r.kernelsPerDenseLayer ? `, ${r.kernelsPerDenseLayer.kernels} per dense layer` : '';
-        process.stderr.write(`${r.phase}: ${r.opsBeforeFusion} ops → ${r.opsAfterFusion} after fusion, ${r.kernels} kernels${dense}${moe}\n`);
-      }
-      if (!dialect) return;
+      const packageOptions = dialect && ({ model, dialect, actQuant, disabledPasses: flags.disablePass } as const);
+      // index.ts is written with ts-morph, slow to load: on a worker thread, beside the compile.
+      const indexWriter = packageOptions ? startIndexWriter() : undefined;
+      const indexSource = packageOptions && indexWriter?.write(indexFacts(config, packageOptions));
+      indexSource?.catch(() => {}); // awaited below; a failure before then is not unhandled
+      try {
+        const phases = compileModel(config, { actQuant, disabledPasses: flags.disablePass });
+        if (flags.dumpIr) dumpIr(flags.dumpIr, phases);
+        if (flags.report) {
+          const report = { config: flags.config ?? configFile, actQuant, disabledPasses: flags.disablePass, phases: phases.map((p) => phaseReport(config, p, context)) };
+          mkdirSync(dirname(flags.report), { recursive: true });
+          writeFileAtomic(flags.report, `${JSON.stringify(report, null, 2)}\n`);
+        }
+        for (const r of phases.map((p) => phaseSummary(config, p))) {
+          const moe = r.kernelsPerMoeLayer ? `, ${r.kernelsPerMoeLayer.kernels} per MoE layer` : '';
+          const dense = r.kernelsPerDenseLayer ? `, ${r.kernelsPerDenseLayer.kernels} per dense layer` : '';
+          process.stderr.write(`${r.phase}: ${r.opsBeforeFusion} ops → ${r.opsAfterFusion} after fusion, ${r.kernels} kernels${dense}${moe}\n`);
+        }
+        if (!out || !packageOptions) return;
 
-      const out = flags.out ?? `dsv3c-${model}-${dialect.target}`;
-      const files = generatePackage(config, phases, { model, dialect, actQuant, disabledPasses: flags.disablePass });
-      writePackage(out, files);
-      const kernels = [...files.keys()].filter((f) => f.startsWith('kernels/')).length;
-      process.stderr.write(`wrote ${out}: ${kernels} kernel sources for ${dialect.target} ${dialect.arch}, plan.json, manifest.json, index.ts\n`);
-      if (!flags.build) return;
-      let bar: ProgressBar | undefined;
-      const result = await buildPackageKernels(out, {
-        jobs,
-        onProgress: (p) => (bar ??= new ProgressBar({ label: 'building kernels', total: p.total, unit: 'items' })).update(p.done, p.instance),
-      });
-      bar?.finish('');
-      process.stderr.write(`built ${result.kernels} kernels in ${result.seconds.toFixed(1)} s: ${result.compiled} compiled, ${result.cached} from the cache (${result.cacheDir})\n`);
+        const files = generatePackage(config, phases, { ...packageOptions, indexSource: await indexSource });
+        writePackage(out, files);
+        const kernels = [...files.keys()].filter((f) => f.startsWith('kernels/')).length;
+        process.stderr.write(`wrote ${out}: ${kernels} kernel sources for ${dialect.target} ${dialect.arch}, plan.json, manifest.json, index.ts\n`);
+      } finally {
+        await indexWriter?.close();
+      }
+      if (out && flags.build) await buildKernels(out, jobs);
     });
+}
+
+async function buildKernels(out: string, jobs: number | undefined): Promise<void> {
+  let bar: ProgressBar | undefined;
+  const result = await buildPackageKernels(out, {
+    jobs,
+    onProgress: (p) => (bar ??= new ProgressBar({ label: 'building kernels', total: p.total, unit: 'items' })).update(p.done, p.instance),
+  });
+  bar?.finish('');
+  process.stderr.write(`built ${result.kernels} kernels in ${result.seconds.toFixed(1)} s: ${result.compiled} compiled, ${result.cached} from the cache (${result.cacheDir})\n`);
 }
 
 /** One text file per phase and step: 00-model.txt, 01-absorb-mla.txt, … */

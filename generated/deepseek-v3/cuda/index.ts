@@ -13,11 +13,7 @@ export const compiledFor = {
   actQuant: 'fp8',
   disabledPasses: [],
   vocabSize: 129280,
-  maxPositions: 163840,
-  kernelsPerStep: {
-    prefill: 1092,
-    decode: 970
-  }
+  maxPositions: 163840
 } as const;
 
 /** Loads the checkpoint folder `modelDir` (config.json, safetensors shards, tokenizer.json) onto the device this package targets. */

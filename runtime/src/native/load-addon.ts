@@ -7,8 +7,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
+import { packageRoot } from '../package-root.ts';
 import { NATIVE_ADDON_ABI_VERSION, type NativeAddon, type ProbeResult } from './addon-types.ts';
 
 export const BUILD_COMMAND = 'npm run build:native';
@@ -23,8 +23,7 @@ const loaded = new Map<string, NativeAddon>();
 export function defaultAddonPath(): string {
   const override = process.env.DSV3C_NATIVE_ADDON;
   if (override) return path.resolve(override);
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  return path.resolve(here, '../../native/build/Release/dsv3c_native.node');
+  return path.join(packageRoot(), 'runtime/native/build/Release/dsv3c_native.node');
 }
 
 export class NativeAddonError extends Error {

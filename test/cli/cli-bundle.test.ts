@@ -1,0 +1,36 @@
+/**
+ * bin/dsv3c.js runs the CLI from the esbuild bundle in dist/cli/ when no source it was made from is
+ * newer, rebuilds it when one is, and runs the TypeScript through tsx when asked (DSV3C_TSX=1).
+ */
+import { spawnSync } from 'node:child_process';
+import { statSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freshBundle } from '../../scripts/cli-bundle.mjs';
+
+const stamp = join('dist', 'cli', 'inputs.json');
+const version = (env: Record<string, string> = {}) => spawnSync(process.execPath, ['bin/dsv3c.js', '--version'], { encoding: 'utf8', env: { ...process.env, ...env } });
+
+describe('the CLI bundle', () => {
+  it('is (re)built by the first command after a source changed, and then used as it is', () => {
+    const first = version();
+    expect(first.status, first.stderr).toBe(0);
+    expect(freshBundle()).toBe(join(process.cwd(), 'dist', 'cli', 'main.mjs'));
+
+    const past = new Date(Date.now() - 3_600_000);
+    utimesSync(stamp, past, past); // now every source is newer than the bundle
+    expect(freshBundle()).toBeUndefined();
+    const rebuilt = version();
+    expect(rebuilt.status, rebuilt.stderr).toBe(0);
+    expect(rebuilt.stdout).toBe(first.stdout);
+    expect(statSync(stamp).mtimeMs).toBeGreaterThan(past.getTime() + 1000);
+    expect(freshBundle()).toBeDefined();
+  });
+
+  it('runs from the sources through tsx with DSV3C_TSX=1, with the same result', () => {
+    const bundled = version();
+    const tsx = version({ DSV3C_TSX: '1' });
+    expect(tsx.status, tsx.stderr).toBe(0);
+    expect(tsx.stdout).toBe(bundled.stdout);
+  });
+});
