@@ -9,7 +9,6 @@ import path from 'node:path';
 import type { Dialect } from './dialect.ts';
 import { packageRoot } from '../../runtime/src/package-root.ts';
 
-export const CPU_INCLUDE = path.join(packageRoot(), 'runtime/native/include');
 
 /** What to build: an object file (the compile check) or what the runtime loads (cubin, code object, shared library). */
 export type BuildKind = 'object' | 'loadable';
@@ -37,7 +36,7 @@ export function buildCommand(d: Dialect, kind: BuildKind, tool?: string): BuildC
       // -Wall -Werror: warnings fail the build, as -Werror all-warnings does for nvcc.
       return { tool: tool ?? 'hipcc', flags: ['-std=c++17', '-O3', `--offload-arch=${d.arch}`, '-Wall', '-Werror', kind === 'object' ? '-c' : '--genco'], env: { HIP_PLATFORM: 'amd' } };
     case 'cpu':
-      return { tool: tool ?? process.env.CXX ?? 'c++', flags: ['-std=c++17', '-O2', '-fPIC', `-I${CPU_INCLUDE}`, kind === 'object' ? '-c' : '-shared'], env: {} };
+      return { tool: tool ?? process.env.CXX ?? 'c++', flags: ['-std=c++17', '-O2', '-fPIC', `-I${path.join(packageRoot(), 'runtime/native/include')}`, kind === 'object' ? '-c' : '-shared'], env: {} };
   }
 }
 

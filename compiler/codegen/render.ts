@@ -15,8 +15,6 @@ import type { KernelInstance, Param } from './instances.ts';
 import { CTYPE } from './families/operands.ts';
 import { packageRoot } from '../../runtime/src/package-root.ts';
 
-export const TEMPLATES_DIR = path.join(packageRoot(), 'templates');
-
 type Renderer = (data: unknown) => string;
 
 let hb: typeof Handlebars | undefined;
@@ -25,7 +23,7 @@ const compiled = new Map<string, Renderer>();
 function env(): typeof Handlebars {
   if (hb) return hb;
   hb = Handlebars.create();
-  const dir = path.join(TEMPLATES_DIR, 'partials');
+  const dir = path.join(packageRoot(), 'templates', 'partials');
   for (const file of readdirSync(dir).sort()) {
     if (!file.endsWith('.hbs')) continue;
     hb.registerPartial(file.slice(0, -4), hb.compile(readFileSync(path.join(dir, file), 'utf8'), { strict: true, noEscape: true }));
@@ -55,7 +53,7 @@ export function compileTemplate(text: string): Renderer {
 function template(rel: string): Renderer {
   const hit = compiled.get(rel);
   if (hit) return hit;
-  const fn = compileTemplate(readFileSync(path.join(TEMPLATES_DIR, '..', rel), 'utf8'));
+  const fn = compileTemplate(readFileSync(path.join(packageRoot(), rel), 'utf8'));
   compiled.set(rel, fn);
   return fn;
 }
