@@ -42,6 +42,25 @@ export function cacheNames(layer: number): { cKv: string; kPe: string } {
   return { cKv: `cache.${layer}.c_kv`, kPe: `cache.${layer}.k_pe` };
 }
 
+const expertNamesByConfig = new WeakMap<ModelConfig, Map<string, readonly string[]>>();
+
+/**
+ * `${p}.experts.${e}.${proj}.${suffix}` for every routed expert e: DeepSeek-V3 has ~89k such names,
+ * so both phases of a config share one list, and each name is built by join, which makes a flat
+ * string (a template literal leaves a tree of pieces, about 3x the memory for every GC to copy).
+ */
+function expertNames(c: ModelConfig, p: string, proj: string, suffix: string): readonly string[] {
+  let lists = expertNamesByConfig.get(c);
+  if (!lists) expertNamesByConfig.set(c, (lists = new Map()));
+  const key = `${p}.${proj}.${suffix}`;
+  let names = lists.get(key);
+  if (!names) {
+    names = Object.freeze(Array.from({ length: c.nRoutedExperts }, (_, e) => [p, 'experts', e, proj, suffix].join('.')));
+    lists.set(key, names);
+  }
+  return names;
+}
+
 class ModelBuilder {
   private readonly g: GraphBuilder;
   private readonly N: Dim; // tokens in this step
@@ -127,8 +146,7 @@ class ModelBuilder {
    */
   private stackedExperts(p: string, proj: string, outDim: number, inDim: number): Value[] {
     const { c, g } = this;
-    const names = (suffix: string) => Array.from({ length: c.nRoutedExperts }, (_, e) => `${p}.experts.${e}.${proj}.${suffix}`);
-    const stack = (suffix: string) => ({ kind: 'stack', sources: names(suffix), attrs: {} });
+    const stack = (suffix: string) => ({ kind: 'stack', sources: expertNames(c, p, proj, suffix), attrs: {} });
     const q = c.quantization;
     const E = c.nRoutedExperts;
     if (!q) return [g.input(`${p}.experts.${proj}.weight`, 'weight', 'bf16', [E, outDim, inDim], stack('weight'))];
