@@ -26,8 +26,21 @@ export interface TensorType {
   readonly shape: Shape;
 }
 
+const internedTypes = new Map<string, TensorType>();
+
+/**
+ * The frozen type of `dtype` and `shape`. Equal types are one object: a model has a few hundred
+ * distinct types over tens of thousands of values, which then share them.
+ */
 export function tensorType(dtype: DType, shape: Shape): TensorType {
-  return Object.freeze({ dtype, shape: Object.freeze([...shape]) });
+  const key = `${dtype}[${shape.join(',')}]`;
+  let t = internedTypes.get(key);
+  if (!t) internedTypes.set(key, (t = Object.freeze({ dtype, shape: Object.freeze([...shape]) })));
+  return t;
+}
+
+export function sameType(a: TensorType, b: TensorType): boolean {
+  return a === b || (a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]));
 }
 
 export function formatShape(shape: Shape): string {

@@ -2,7 +2,7 @@ import type { Graph } from './graph.ts';
 import { getOp } from './op.ts';
 import './ops/index.ts';
 import type { TensorType } from './types.ts';
-import { formatType } from './types.ts';
+import { formatType, sameType } from './types.ts';
 
 /** A graph that breaks an IR rule; lists every problem found. */
 export class VerifyError extends Error {
@@ -19,38 +19,39 @@ export class VerifyError extends Error {
 export function verify(graph: Graph): void {
   const problems: string[] = [];
   const types = new Map<number, TensorType>();
-  const define = (id: number, t: TensorType, where: string) => {
-    if (types.has(id)) problems.push(`${where}: value %${id} is defined twice`);
+  const define = (id: number, t: TensorType, where: () => string) => {
+    if (types.has(id)) problems.push(`${where()}: value %${id} is defined twice`);
     types.set(id, t);
   };
   const names = new Set<string>();
   for (const input of graph.inputs) {
     if (names.has(input.name)) problems.push(`input ${input.name} is declared twice`);
     names.add(input.name);
-    define(input.value.id, input.value.type, `input ${input.name}`);
+    define(input.value.id, input.value.type, () => `input ${input.name}`);
   }
   graph.nodes.forEach((node, i) => {
-    const where = `node ${i} ${node.op} (${node.scope})`;
+    // Built only for a problem: most graphs have none, and this runs for every node after every pass.
+    const where = () => `node ${i} ${node.op} (${node.scope})`;
     const argTypes: TensorType[] = [];
     for (const id of node.inputs) {
       const t = types.get(id);
-      if (!t) problems.push(`${where}: uses %${id} before it is defined`);
+      if (!t) problems.push(`${where()}: uses %${id} before it is defined`);
       else argTypes.push(t);
     }
     if (argTypes.length === node.inputs.length) {
       try {
         const inferred = getOp(node.op).infer(argTypes, node.attrs);
         if (inferred.length !== node.outputs.length) {
-          problems.push(`${where}: has ${node.outputs.length} outputs, the op gives ${inferred.length}`);
+          problems.push(`${where()}: has ${node.outputs.length} outputs, the op gives ${inferred.length}`);
         }
         inferred.forEach((t, j) => {
           const actual = node.outputs[j]?.type;
-          if (actual && formatType(actual) !== formatType(t)) {
-            problems.push(`${where}: output ${j} is ${formatType(actual)}, the op infers ${formatType(t)}`);
+          if (actual && !sameType(actual, t)) {
+            problems.push(`${where()}: output ${j} is ${formatType(actual)}, the op infers ${formatType(t)}`);
           }
         });
       } catch (e) {
-        problems.push(`${where}: ${(e as Error).message}`);
+        problems.push(`${where()}: ${(e as Error).message}`);
       }
     }
     for (const o of node.outputs) define(o.id, o.type, where);
