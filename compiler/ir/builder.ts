@@ -2,27 +2,29 @@ import type { Attrs, DerivedRecipe, Graph, GraphInput, GraphOutput, InputRole, N
 import { formatAttrs } from './graph.ts';
 import { getOp } from './op.ts';
 import type { DType, Shape, TensorType } from './types.ts';
-import { tensorType } from './types.ts';
+import { sameType, tensorType } from './types.ts';
+
+const NO_ATTRS: Attrs = Object.freeze({});
 
 /**
  * Builds an immutable graph. Nodes are hash-consed: adding a node whose op, inputs and attrs equal
  * an existing node's returns that node's outputs, so structure that is equal is the same value.
  */
 export class GraphBuilder {
-  private nextId = 0;
   private readonly inputs: GraphInput[] = [];
   private readonly inputByName = new Map<string, Value>();
   private readonly nodes: Node[] = [];
   private readonly outputs: GraphOutput[] = [];
-  private readonly types = new Map<number, TensorType>();
+  private readonly values: Value[] = []; // by id: ids are dense
   private readonly interned = new Map<string, readonly Value[]>();
-  private scopeStack: string[] = [];
+  private scope = ''; // the scopes `scoped` entered, joined by '.'
+  private depth = 0;
 
   constructor(readonly phase: Phase) {}
 
   private newValue(type: TensorType): Value {
-    const v = Object.freeze({ id: this.nextId++, type });
-    this.types.set(v.id, type);
+    const v = Object.freeze({ id: this.values.length, type });
+    this.values.push(v);
     return v;
   }
 
@@ -31,49 +33,54 @@ export class GraphBuilder {
     const existing = this.inputByName.get(name);
     const type = tensorType(dtype, shape);
     if (existing) {
-      if (JSON.stringify(existing.type) !== JSON.stringify(type)) {
+      if (!sameType(existing.type, type)) {
         throw new Error(`input ${name} declared as ${JSON.stringify(existing.type)} and ${JSON.stringify(type)}`);
       }
       return existing;
     }
     const value = this.newValue(type);
-    this.inputs.push(Object.freeze({ name, role, value, ...(recipe ? { recipe: Object.freeze(recipe) } : {}) }));
+    this.inputs.push(Object.freeze(recipe ? { name, role, value, recipe: Object.freeze(recipe) } : { name, role, value }));
     this.inputByName.set(name, value);
     return value;
   }
 
   typeOf(v: Value | number): TensorType {
     const id = typeof v === 'number' ? v : v.id;
-    const t = this.types.get(id);
-    if (!t) throw new Error(`value %${id} does not belong to this graph`);
-    return t;
+    const value = this.values[id];
+    if (!value) throw new Error(`value %${id} does not belong to this graph`);
+    return value.type;
   }
 
   /** Runs `body` with `name` appended to the scope that new nodes record. */
   scoped<T>(name: string, body: () => T): T {
-    this.scopeStack.push(name);
+    const outer = this.scope;
+    // One string per scope entered, shared by the nodes added in it.
+    this.scope = this.depth++ === 0 ? name : `${outer}.${name}`;
     try {
       return body();
     } finally {
-      this.scopeStack.pop();
+      this.scope = outer;
+      this.depth--;
     }
   }
 
   /** Adds a node (or finds its twin) and returns its outputs. */
-  add(op: string, inputs: readonly (Value | number)[], attrs: Attrs = {}): Value[] {
+  add(op: string, inputs: readonly (Value | number)[], attrs: Attrs = NO_ATTRS): Value[] {
     const ids = inputs.map((v) => (typeof v === 'number' ? v : v.id));
-    const key = `${op}(${ids.join(',')}){${formatAttrs(attrs)}}`;
+    // Frozen attrs (a node's own, copied by a rewrite) are shared, not copied.
+    const frozen = Object.isFrozen(attrs) ? attrs : Object.freeze({ ...attrs });
+    const key = `${op}(${ids.join(',')}){${formatAttrs(frozen)}}`;
     const twin = this.interned.get(key);
     if (twin) return [...twin];
     const def = getOp(op);
-    const outTypes = def.infer(ids.map((id) => this.typeOf(id)), attrs);
+    const outTypes = def.infer(ids.map((id) => this.typeOf(id)), frozen);
     const outputs = outTypes.map((t) => this.newValue(tensorType(t.dtype, t.shape)));
     const node: Node = Object.freeze({
       op,
       inputs: Object.freeze(ids),
-      attrs: Object.freeze({ ...attrs }),
+      attrs: frozen,
       outputs: Object.freeze(outputs),
-      scope: this.scopeStack.join('.'),
+      scope: this.scope,
     });
     this.nodes.push(node);
     this.interned.set(key, node.outputs);

@@ -53,10 +53,20 @@ export interface Graph {
   readonly outputs: readonly GraphOutput[];
 }
 
-/** Canonical text of an attrs record (keys sorted), part of a node's identity. */
+const formattedAttrs = new WeakMap<Attrs, string>();
+
+/**
+ * Canonical text of an attrs record (keys sorted), part of a node's identity. Remembered for a
+ * frozen record: every rewrite that copies a node formats its attrs again.
+ */
 export function formatAttrs(attrs: Attrs): string {
-  const keys = Object.keys(attrs).sort();
-  return keys.map((k) => `${k}=${JSON.stringify(attrs[k])}`).join(', ');
+  let text = formattedAttrs.get(attrs);
+  if (text === undefined) {
+    const keys = Object.keys(attrs).sort();
+    text = keys.map((k) => `${k}=${JSON.stringify(attrs[k])}`).join(', ');
+    if (Object.isFrozen(attrs)) formattedAttrs.set(attrs, text);
+  }
+  return text;
 }
 
 /** Map from value id to its type, over inputs and node outputs. */
