@@ -35,60 +35,67 @@ export type RewriteRule = (node: Node, ctx: RewriteContext) => (Value | null)[] 
  */
 export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
   const b = new GraphBuilder(graph.phase);
-  const mapping = new Map<number, Value>();
-  const producers = new Map<number, Node>();
-  const inputNames = new Map<number, string>();
-  const users = new Map<number, Node[]>();
-  const outputUses = new Map<number, number>();
+  // Old value ids are small integers: per-value tables are arrays indexed by them.
+  const size = valueIdBound(graph);
+  const mapping = new Array<Value | undefined>(size).fill(undefined);
+  const producers = new Array<Node | undefined>(size).fill(undefined);
+  const users = new Array<Node[] | undefined>(size).fill(undefined);
+  const outputUses = new Array<number>(size).fill(0);
   for (const node of graph.nodes) {
-    for (const o of node.outputs) producers.set(o.id, node);
+    for (const o of node.outputs) producers[o.id] = node;
     for (const id of node.inputs) {
-      const list = users.get(id) ?? [];
+      const list = (users[id] ??= []);
       if (!list.includes(node)) list.push(node);
-      users.set(id, list);
     }
   }
-  for (const o of graph.outputs) outputUses.set(o.value, (outputUses.get(o.value) ?? 0) + 1);
+  for (const o of graph.outputs) outputUses[o.value] = (outputUses[o.value] ?? 0) + 1;
   // Inputs are declared in the new graph when first read, so ones a rewrite stops reading vanish
   // without a copy (DeepSeek-V3's unfused graph has ~90k weight inputs).
-  const oldInputs = new Map<number, GraphInput>();
-  for (const input of graph.inputs) {
-    oldInputs.set(input.value.id, input);
-    inputNames.set(input.value.id, input.name);
-  }
+  const oldInputs = new Array<GraphInput | undefined>(size).fill(undefined);
+  for (const input of graph.inputs) oldInputs[input.value.id] = input;
   const ctx: RewriteContext = {
     b,
     old: graph,
     map(id) {
-      let v = mapping.get(id);
-      const input = v ? undefined : oldInputs.get(id);
-      if (input) mapping.set(id, (v = b.input(input.name, input.role, input.value.type.dtype, input.value.type.shape, input.recipe)));
+      let v = mapping[id];
+      const input = v ? undefined : oldInputs[id];
+      if (input) mapping[id] = v = b.input(input.name, input.role, input.value.type.dtype, input.value.type.shape, input.recipe);
       if (!v) throw new Error(`rewrite: old value %${id} has no new value yet`);
       return v;
     },
-    producer: (id) => producers.get(id),
-    inputName: (id) => inputNames.get(id),
-    recipe: (id) => oldInputs.get(id)?.recipe,
-    uses: (id) => (users.get(id)?.length ?? 0) + (outputUses.get(id) ?? 0),
-    users: (id) => users.get(id) ?? [],
-    replace: (id, v) => void mapping.set(id, v),
+    producer: (id) => producers[id],
+    inputName: (id) => oldInputs[id]?.name,
+    recipe: (id) => oldInputs[id]?.recipe,
+    uses: (id) => (users[id]?.length ?? 0) + (outputUses[id] ?? 0),
+    users: (id) => users[id] ?? [],
+    replace: (id, v) => void (mapping[id] = v),
   };
+  const claimed = (o: Value) => mapping[o.id] !== undefined;
+  const copy = (node: Node) => b.add(node.op, node.inputs.map(ctx.map), node.attrs);
   for (const node of graph.nodes) {
     const replaced = b.scoped(node.scope, () => rule(node, ctx));
     // A node whose outputs an earlier fusion claimed whole is gone: nothing to copy.
-    if (!replaced && node.outputs.every((o) => mapping.has(o.id))) continue;
-    const outs = replaced ?? b.scoped(node.scope, () => b.add(node.op, node.inputs.map((id) => ctx.map(id)), node.attrs));
+    if (!replaced && node.outputs.every(claimed)) continue;
+    const outs = replaced ?? b.scoped(node.scope, () => copy(node));
     if (outs.length !== node.outputs.length) {
       throw new Error(`rewrite: ${node.op} in ${node.scope} has ${node.outputs.length} outputs, the rule gave ${outs.length}`);
     }
     node.outputs.forEach((o, i) => {
       const v = outs[i];
       // An output a fusion already claimed keeps that value when the node itself is copied.
-      if (v !== null && (!mapping.has(o.id) || replaced)) mapping.set(o.id, v);
+      if (v !== null && (!claimed(o) || replaced)) mapping[o.id] = v;
     });
   }
   for (const o of graph.outputs) b.output(o.name, ctx.map(o.value));
   return eliminateDeadCode(b.build());
+}
+
+/** One more than the largest value id of `graph`. */
+function valueIdBound(graph: Graph): number {
+  let bound = 0;
+  for (const input of graph.inputs) bound = Math.max(bound, input.value.id + 1);
+  for (const node of graph.nodes) for (const o of node.outputs) bound = Math.max(bound, o.id + 1);
+  return bound;
 }
 
 /** Drops nodes none of whose outputs is used, and inputs nothing reads. */
