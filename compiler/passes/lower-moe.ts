@@ -28,6 +28,9 @@ export const lowerMoe: Pass = {
   },
 };
 
+/** The projections, in the order of moe_experts' expert operands. */
+const [GATE, UP, DOWN] = [0, 1, 2];
+
 interface SharedExpert {
   readonly add: Node; // add(routed, shared) that the combine replaces
   readonly gate: string[];
@@ -72,33 +75,34 @@ function lower(node: Node, ctx: RewriteContext, config: ModelConfig): (Value | n
   const [H, I] = [config.hiddenSize, config.moeIntermediateSize];
   const shared = config.nSharedExperts === 1 ? findSharedExpert(node, ctx) : undefined;
 
-  // Per expert, its (gate, up, down) checkpoint names, and [weight, scale] for each.
-  const perExpert = Array.from({ length: E }, (_, e) => {
-    const names = stackSources.map((s) => s[e]);
-    return quantized ? [names.slice(0, 2), names.slice(2, 4), names.slice(4, 6)] : [[names[0]], [names[1]], [names[2]]];
-  });
-  if (shared) perExpert.push([shared.gate, shared.up, shared.down]);
-  const experts = perExpert.length;
+  // A projection's checkpoint names over the experts, the shared one last; part 0 weights, 1 scales.
+  const perPart = quantized ? 2 : 1;
+  const sharedNames = shared && [shared.gate, shared.up, shared.down];
+  const names = (proj: number, part: number): readonly string[] => {
+    const routed = stackSources[proj * perPart + part];
+    return sharedNames ? [...routed, sharedNames[proj][part]] : routed;
+  };
+  const experts = E + (shared ? 1 : 0);
 
   const p = weightPrefix(stackSources[0][0]).replace(/\.experts\.0\.gate_proj$/, '');
   const blockN = node.attrs.blockN as number;
   const blockK = node.attrs.blockK as number;
   const group = gcd(I, quantized ? blockN : 128); // gate/up rows interleave in groups that never straddle a scale block
   const gateUp = b.input(`${p}.experts.gate_up.weight`, 'weight', quantized ? 'fp8e4m3' : 'bf16', [experts, 2 * I, H], {
-    kind: 'stack', sources: perExpert.flatMap(([g, u]) => [g[0], u[0]]), attrs: { each: 'interleave-rows', arity: 2, group },
+    kind: 'stack', sources: interleave(names(GATE, 0), names(UP, 0)), attrs: { each: 'interleave-rows', arity: 2, group },
   });
   const down = b.input(`${p}.experts.down.weight`, 'weight', quantized ? 'fp8e4m3' : 'bf16', [experts, H, I], {
-    kind: 'stack', sources: perExpert.map(([, , d]) => d[0]), attrs: {},
+    kind: 'stack', sources: names(DOWN, 0), attrs: {},
   });
   const scales: Value[] = [];
   if (quantized) {
     const kbH = Math.ceil(H / blockK);
     scales.push(
       b.input(`${p}.experts.gate_up.weight_scale_inv`, 'weight', 'f32', [experts, 2 * Math.ceil(I / group), kbH], {
-        kind: 'stack', sources: perExpert.flatMap(([g, u]) => [g[1], u[1]]), attrs: { each: 'interleave-row-scales', arity: 2, group, blockN, rows: I },
+        kind: 'stack', sources: interleave(names(GATE, 1), names(UP, 1)), attrs: { each: 'interleave-row-scales', arity: 2, group, blockN, rows: I },
       }),
       b.input(`${p}.experts.down.weight_scale_inv`, 'weight', 'f32', [experts, Math.ceil(H / blockN), Math.ceil(I / blockK)], {
-        kind: 'stack', sources: perExpert.map(([, , d]) => d[1]), attrs: {},
+        kind: 'stack', sources: names(DOWN, 1), attrs: {},
       }),
     );
   }
@@ -115,4 +119,11 @@ function lower(node: Node, ctx: RewriteContext, config: ModelConfig): (Value | n
   const combined = b.add1('moe_combine', [y, rowSlot, weights], dispatchAttrs);
   if (shared) ctx.replace(shared.add.outputs[0].id, combined);
   return [combined];
+}
+
+/** a[0], b[0], a[1], b[1], …: each expert's gate and up side by side. */
+function interleave(a: readonly string[], b: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < a.length; i++) out.push(a[i], b[i]);
+  return out;
 }
