@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groupScores, routeToken, topIndices, type RouteParams } from './routing.ts';
+import { groupScores, routeToken, routingObserver, topIndices, type RouteParams } from './routing.ts';
 
 // Hand-built cases for the routing mistakes other implementations made. Each case also runs the
 // wrong variant (built from the same helpers) to show it would pick or weigh differently.
@@ -77,5 +77,27 @@ describe('routeToken (noaux_tc)', () => {
     const r = routeToken(scores, new Array(6).fill(0), params({ topK: 2, nGroup: 3, topkGroup: 1 }));
     expect(r.idx).toEqual([2, 3]); // groups 1 and 2 tie at 1.4: group 1 wins
     expect(topIndices([1, 3, 3, 2], 3)).toEqual([1, 2, 3]);
+  });
+
+  it('can be steered: choose sees its own choice and margin, and the experts it returns are weighed by their unbiased scores', () => {
+    const scores = [0.5, 0.3, 0.29, 0.05];
+    const bias = [0, 0, 0.005, 0]; // biased 0.5, 0.3, 0.295, 0.05 → experts 0 and 1, margin 0.005
+    const seen: { margin: number; experts: number[] }[] = [];
+    routingObserver.choose = (margin, experts) => (seen.push({ margin, experts: [...experts] }), [0, 2]);
+    try {
+      const r = routeToken(scores, bias, params({ routedScalingFactor: 2 }));
+      expect(seen).toHaveLength(1);
+      expect(seen[0].experts).toEqual([0, 1]);
+      expect(seen[0].margin).toBeCloseTo(0.005, 14);
+      expect(r.idx).toEqual([0, 2]);
+      expect(r.weights[0]).toBeCloseTo((0.5 / 0.79) * 2, 14);
+      expect(r.weights[1]).toBeCloseTo((0.29 / 0.79) * 2, 14); // 0.29, not the biased 0.295
+
+      routingObserver.choose = () => [0, 0];
+      expect(() => routeToken(scores, bias, params({}))).toThrow(/2 distinct experts of 4/);
+    } finally {
+      routingObserver.choose = null;
+    }
+    expect(routeToken(scores, bias, params({})).idx).toEqual([0, 1]);
   });
 });

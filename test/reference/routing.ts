@@ -25,12 +25,18 @@ export function routeParams(config: ModelConfig): RouteParams {
 }
 
 /**
- * Test instrumentation: when set, called with each routed token's chosen experts and decision
- * margin, the smallest gap (in biased-score units) between a choice and the best alternative it
- * beat, over the group choice and the expert choice. A run that perturbs scores by more than the
- * margin may route differently: end-to-end tests use it to tell knife edges from real errors.
+ * Test instrumentation. onRoute, when set, is called with each routed token's chosen experts and
+ * decision margin, the smallest gap (in biased-score units) between a choice and the best
+ * alternative it beat, over the group choice and the expert choice. A run that perturbs scores by
+ * more than the margin may route differently: end-to-end tests use it to tell knife edges from
+ * real errors. choose, when set, is called after onRoute with the same two and returns the experts
+ * to use instead (weighted by this token's own unbiased scores): the end-to-end check makes the
+ * reference follow the kernels' choice at a near-tie, so that both go on with the same experts.
  */
-export const routingObserver: { onRoute: ((margin: number, experts: readonly number[]) => void) | null } = { onRoute: null };
+export const routingObserver: {
+  onRoute: ((margin: number, experts: readonly number[]) => void) | null;
+  choose: ((margin: number, experts: readonly number[]) => readonly number[]) | null;
+} = { onRoute: null, choose: null };
 
 /** scores: sigmoid of the router logits [E]; bias: e_score_correction_bias [E]. */
 export function routeToken(scores: ArrayLike<number>, bias: ArrayLike<number>, p: RouteParams): { idx: number[]; weights: number[] } {
@@ -41,14 +47,23 @@ export function routeToken(scores: ArrayLike<number>, bias: ArrayLike<number>, p
 
   const keptGroups = topIndices(groupScores(biased, p.nGroup), p.topkGroup);
   const masked = biased.map((b, e) => (keptGroups.includes(Math.floor(e / perGroup)) ? b : -Infinity));
-  const idx = topIndices(masked, p.topK);
-  if (routingObserver.onRoute) routingObserver.onRoute(Math.min(choiceMargin(groupScores(biased, p.nGroup), keptGroups), choiceMargin(masked, idx)), idx);
+  const own = topIndices(masked, p.topK);
+  const margin = Math.min(choiceMargin(groupScores(biased, p.nGroup), keptGroups), choiceMargin(masked, own));
+  routingObserver.onRoute?.(margin, own);
+  const idx = routingObserver.choose ? checkedChoice(routingObserver.choose(margin, own), E, p.topK) : own;
 
   const chosen = idx.map((e) => scores[e]);
   let sum = 0;
   for (const s of chosen) sum += s;
   const norm = p.normTopkProb ? sum : 1;
   return { idx, weights: chosen.map((s) => (s / norm) * p.routedScalingFactor) };
+}
+
+/** A steered choice must still be topK distinct experts of E. */
+function checkedChoice(experts: readonly number[], E: number, topK: number): number[] {
+  const ok = experts.length === topK && new Set(experts).size === topK && experts.every((e) => Number.isInteger(e) && e >= 0 && e < E);
+  if (!ok) throw new Error(`reference: a steered route must be ${topK} distinct experts of ${E}, got [${experts}]`);
+  return [...experts];
 }
 
 /** The smallest gap between a chosen value and the largest value not chosen (Infinity when all are chosen). */
