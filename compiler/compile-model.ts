@@ -24,7 +24,7 @@ export const PHASES: readonly Phase[] = ['prefill', 'decode'];
 export function compileModel(config: ModelConfig, options: CompileOptions): CompiledPhase[] {
   return PHASES.map((phase) => {
     const model = buildModel(config, phase, options);
-    const run = runPipeline(model, config, options.disabledPasses);
+    const run = runPipeline(model, config, options.disabledPasses, false); // verifies the final graph only
     return { phase, model, run, schedule: schedule(run.graph) };
   });
 }

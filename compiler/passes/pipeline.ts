@@ -36,8 +36,8 @@ export class PassError extends Error {
 }
 
 /**
- * Runs the pipeline minus `disabled`. With `verifyEach`, the IR verifier runs after every pass
- * (tests always do; compile does it too, it costs little).
+ * Runs the pipeline minus `disabled`. The IR verifier checks the final graph; with `verifyEach`
+ * (tests), it checks the graph after every pass instead, which names the pass that broke it.
  */
 export function runPipeline(graph: Graph, config: ModelConfig, disabled: readonly string[] = [], verifyEach = true, pipeline: readonly Pass[] = PIPELINE): PipelineRun {
   for (const name of disabled) {
@@ -54,5 +54,6 @@ export function runPipeline(graph: Graph, config: ModelConfig, disabled: readonl
     ran.add(pass.name);
     steps.push({ pass: pass.name, graph });
   }
+  if (!verifyEach) verify(graph);
   return { graph, steps };
 }
