@@ -66,14 +66,26 @@ export class GraphBuilder {
 
   /** Adds a node (or finds its twin) and returns its outputs. */
   add(op: string, inputs: readonly (Value | number)[], attrs: Attrs = NO_ATTRS): Value[] {
+    return this.addNode(op, inputs, attrs);
+  }
+
+  /**
+   * Adds a copy of `node`, a node of another graph, reading `inputs`. Output types follow from input
+   * types and attrs alone, so when every input has the type the node's input had
+   * (`sameInputTypes`), the copy takes the node's output types without running inference.
+   */
+  copy(node: Node, inputs: readonly Value[], sameInputTypes: boolean): Value[] {
+    return this.addNode(node.op, inputs, node.attrs, sameInputTypes ? node.outputs.map((o) => o.type) : undefined);
+  }
+
+  private addNode(op: string, inputs: readonly (Value | number)[], attrs: Attrs, knownTypes?: readonly TensorType[]): Value[] {
     const ids = inputs.map((v) => (typeof v === 'number' ? v : v.id));
     // Frozen attrs (a node's own, copied by a rewrite) are shared, not copied.
     const frozen = Object.isFrozen(attrs) ? attrs : Object.freeze({ ...attrs });
     const key = `${op}(${ids.join(',')}){${formatAttrs(frozen)}}`;
     const twin = this.interned.get(key);
     if (twin) return [...twin];
-    const def = getOp(op);
-    const outTypes = def.infer(ids.map((id) => this.typeOf(id)), frozen);
+    const outTypes = knownTypes ?? getOp(op).infer(ids.map((id) => this.typeOf(id)), frozen);
     const outputs = outTypes.map((t) => this.newValue(tensorType(t.dtype, t.shape)));
     const node: Node = Object.freeze({
       op,
@@ -88,7 +100,7 @@ export class GraphBuilder {
   }
 
   /** Adds a single-output node. */
-  add1(op: string, inputs: readonly (Value | number)[], attrs: Attrs = {}): Value {
+  add1(op: string, inputs: readonly (Value | number)[], attrs: Attrs = NO_ATTRS): Value {
     const outs = this.add(op, inputs, attrs);
     if (outs.length !== 1) throw new Error(`${op} has ${outs.length} outputs, add1 expects one`);
     return outs[0];

@@ -1,5 +1,6 @@
 import { GraphBuilder } from '../ir/builder.ts';
 import type { DerivedRecipe, Graph, GraphInput, Node, Value } from '../ir/graph.ts';
+import type { TensorType } from '../ir/types.ts';
 
 /** What a rewrite rule sees at one node of the old graph, and how it builds the new one. */
 export interface RewriteContext {
@@ -41,8 +42,13 @@ export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
   const producers = new Array<Node | undefined>(size).fill(undefined);
   const users = new Array<Node[] | undefined>(size).fill(undefined);
   const outputUses = new Array<number>(size).fill(0);
+  const types = new Array<TensorType | undefined>(size).fill(undefined);
+  for (const input of graph.inputs) types[input.value.id] = input.value.type;
   for (const node of graph.nodes) {
-    for (const o of node.outputs) producers[o.id] = node;
+    for (const o of node.outputs) {
+      producers[o.id] = node;
+      types[o.id] = o.type;
+    }
     for (const id of node.inputs) {
       const list = (users[id] ??= []);
       if (!list.includes(node)) list.push(node);
@@ -71,7 +77,10 @@ export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
     replace: (id, v) => void (mapping[id] = v),
   };
   const claimed = (o: Value) => mapping[o.id] !== undefined;
-  const copy = (node: Node) => b.add(node.op, node.inputs.map(ctx.map), node.attrs);
+  const copy = (node: Node) => {
+    const inputs = node.inputs.map(ctx.map);
+    return b.copy(node, inputs, inputs.every((v, i) => v.type === types[node.inputs[i]]));
+  };
   for (const node of graph.nodes) {
     const replaced = b.scoped(node.scope, () => rule(node, ctx));
     // A node whose outputs an earlier fusion claimed whole is gone: nothing to copy.
