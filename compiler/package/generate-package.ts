@@ -13,7 +13,7 @@ import { configFingerprint } from '../config/config-fingerprint.ts';
 import type { ModelConfig } from '../config/model-config.ts';
 import type { IndexFacts } from './index-source.ts';
 import { indexSource } from './index-source.ts';
-import { buildManifest, manifestText } from './manifest.ts';
+import { manifestFile, manifestText } from './manifest.ts';
 import { phasePlan } from './plan.ts';
 import type { Plan } from './plan-format.ts';
 import { PLAN_FORMAT } from './plan-format.ts';
@@ -60,7 +60,7 @@ export function generatePackage(config: ModelConfig, phases: readonly CompiledPh
   files.set('package.json', jsonText(packageJson(model, plan)));
   files.set('index.ts', options.indexSource ?? indexSource(indexFacts(config, options)));
   files.set('plan.json', jsonText(plan));
-  files.set('manifest.json', manifestText(buildManifest(config, phases.map((p) => p.schedule.graph))));
+  files.set('manifest.json', manifestText(manifestFile(config, phases.map((p) => p.schedule.graph))));
   files.set('tuning.json', jsonText(tuningFile(plan, names.map((n) => instances.get(n)!))));
   for (const n of names) files.set(`kernels/${n}${d.ext}`, renderInstance(instances.get(n)!, d, model));
   return files;

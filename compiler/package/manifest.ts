@@ -4,16 +4,16 @@
  * (`recipe`, see compiler/ir/recipes.ts for each kind's float64 semantics). `sources` lists the
  * checkpoint tensors the manifest reads with the dtype and shape they must have, so a loader can
  * check the whole checkpoint before it reads a byte of data. On disk every list of names is
- * written as name runs (name-runs.ts); manifestText and parseManifest convert.
+ * written as name runs (name-runs.ts): manifestFile builds that form, parseManifest expands it.
  */
 import type { ModelConfig } from '../config/model-config.ts';
 import type { DerivedRecipe, Graph } from '../ir/graph.ts';
 import type { DType } from '../ir/types.ts';
 import { DTYPE_BYTES } from '../ir/types.ts';
-import type { CheckpointDType } from '../model/checkpoint-tensors.ts';
+import type { CheckpointDType, CheckpointTensor } from '../model/checkpoint-tensors.ts';
 import { checkpointTensors } from '../model/checkpoint-tensors.ts';
 import { jsonText } from './json-text.ts';
-import type { NameList } from './name-runs.ts';
+import type { NameList, NameRun } from './name-runs.ts';
 import { compressNames, expandNames } from './name-runs.ts';
 
 export const MANIFEST_FORMAT = 'dsv3c-manifest/2';
@@ -41,14 +41,30 @@ export interface Manifest {
   readonly format: typeof MANIFEST_FORMAT;
   /** Sorted by name; the union over the phases (prefill and decode share most weights). */
   readonly weights: readonly ManifestWeight[];
-  /** Checkpoint tensors read, grouped by dtype and shape; names in checkpoint order (layer, then expert). */
+  /** Checkpoint tensors read, grouped by dtype and shape; on disk, name runs ordered by the checkpoint position of their first name (layer, then expert). */
   readonly sources: readonly ManifestSourceGroup[];
   readonly totalBytes: number;
 }
 
+/** manifest.json as written: every list of tensor names as name runs. */
+export interface ManifestFile extends Omit<Manifest, 'weights' | 'sources'> {
+  readonly weights: readonly (Omit<ManifestWeight, 'recipe'> & { readonly recipe?: Omit<DerivedRecipe, 'sources'> & { readonly sources: NameList } })[];
+  readonly sources: readonly (Omit<ManifestSourceGroup, 'names'> & { readonly names: NameList })[];
+}
+
 /** The weights of the given graphs (their `weight` inputs), with the checkpoint tensors they need. */
 export function buildManifest(config: ModelConfig, graphs: readonly Graph[]): Manifest {
-  const byName = new Map<string, ManifestWeight>();
+  return parseManifest(manifestFile(config, graphs));
+}
+
+/**
+ * The manifest as written. A stacked weight reads hundreds of expert tensors named by one pattern,
+ * so each weight's sources are made name runs first and the source groups are put together from
+ * those runs, not from 90k single names: a run's names share dtype and shape (they differ only
+ * in the expert number), so its first and last name per template are looked up in the checkpoint.
+ */
+export function manifestFile(config: ModelConfig, graphs: readonly Graph[]): ManifestFile {
+  const byName = new Map<string, ManifestFile['weights'][number]>();
   for (const g of graphs) {
     for (const input of g.inputs) {
       if (input.role !== 'weight' || byName.has(input.name)) continue;
@@ -58,50 +74,96 @@ export function buildManifest(config: ModelConfig, graphs: readonly Graph[]): Ma
       });
       const bytes = shape.reduce((a, d) => a * d, DTYPE_BYTES[input.value.type.dtype]);
       const base = { name: input.name, dtype: input.value.type.dtype, shape, bytes };
-      byName.set(input.name, input.recipe ? { ...base, recipe: input.recipe } : { ...base, checkpoint: input.name });
+      const { recipe } = input;
+      byName.set(input.name, recipe ? { ...base, recipe: { ...recipe, sources: compressNames(recipe.sources) } } : { ...base, checkpoint: input.name });
     }
   }
   const weights = [...byName.values()].sort((a, b) => compare(a.name, b.name));
-  const used = new Set<string>();
-  for (const w of weights) for (const s of w.recipe ? w.recipe.sources : [w.checkpoint!]) used.add(s);
-  // Grouped by dtype then each dimension through nested maps: no key string per tensor (90k for V3).
-  const groups: ManifestSourceGroup[] = [];
+
+  const tensors = checkpointTensors(config);
+  const position = new Map(tensors.map((t, i) => [t.name, i]));
+  const tensorOf = (name: string): CheckpointTensor => {
+    const at = position.get(name);
+    if (at === undefined) throw new Error(`weight source ${name} is not a tensor of this config's checkpoint`);
+    return tensors[at];
+  };
+  // Grouped by dtype then each dimension through nested maps; items kept with their checkpoint position.
+  const groups: { dtype: CheckpointDType; shape: readonly number[]; items: { at: number; item: string | NameRun }[] }[] = [];
   const root = new Map<unknown, unknown>();
-  for (const t of checkpointTensors(config)) {
-    if (!used.delete(t.name)) continue;
+  const add = (t: CheckpointTensor, item: string | NameRun) => {
     let level = child(child(root, t.dtype), t.shape.length);
     for (const d of t.shape) level = child(level, d);
-    let group = level.get('group') as { dtype: CheckpointDType; shape: readonly number[]; names: string[] } | undefined;
+    let group = level.get('group') as (typeof groups)[number] | undefined;
     if (!group) {
-      group = { dtype: t.dtype, shape: t.shape, names: [] };
+      group = { dtype: t.dtype, shape: t.shape, items: [] };
       level.set('group', group);
       groups.push(group);
     }
-    group.names.push(t.name);
+    group.items.push({ at: position.get(typeof item === 'string' ? item : runName(item, 0, item.from))!, item });
+  };
+  const seen = new Set<string>();
+  for (const w of weights) {
+    for (const item of w.recipe ? w.recipe.sources : [w.checkpoint!]) {
+      if (typeof item === 'string') {
+        if (!seen.has(item)) add(tensorOf(item), item);
+        seen.add(item);
+        continue;
+      }
+      // A run's names differ only in their expert number: the first and last of each template
+      // stand for the rest. It joins one group whole when its templates share dtype and shape.
+      const kinds = item.each.map((_, k) => {
+        const first = tensorOf(runName(item, k, item.from));
+        const last = tensorOf(runName(item, k, item.from + item.count - 1));
+        if (first.dtype !== last.dtype || first.shape.join() !== last.shape.join()) throw new Error(`weight ${w.name}: the tensors of ${item.each[k]} differ in dtype or shape`);
+        return first;
+      });
+      const alike = kinds.every((t) => t.dtype === kinds[0].dtype && t.shape.join() === kinds[0].shape.join());
+      const runs = alike ? [item] : item.each.map((t) => ({ each: [t], from: item.from, count: item.count }));
+      runs.forEach((run, k) => {
+        const key = `${run.each.join()}|${run.from}|${run.count}`;
+        if (!seen.has(key)) add(kinds[k], run);
+        seen.add(key);
+      });
+    }
   }
-  const [missing] = used;
-  if (missing !== undefined) throw new Error(`weight source ${missing} is not a tensor of this config's checkpoint`);
-  const keyOf = (g: ManifestSourceGroup) => `${g.dtype}[${g.shape.join(',')}]`;
-  const sources = groups.sort((a, b) => compare(keyOf(a), keyOf(b)));
+  const keyOf = (g: { dtype: string; shape: readonly number[] }) => `${g.dtype}[${g.shape.join(',')}]`;
+  const sources = groups
+    .sort((a, b) => compare(keyOf(a), keyOf(b)))
+    .map(({ dtype, shape, items }) => ({ dtype, shape, names: inCheckpointOrder(items) }));
   return { format: MANIFEST_FORMAT, weights, sources, totalBytes: weights.reduce((a, w) => a + w.bytes, 0) };
 }
 
-/** manifest.json's text: the manifest with every name list written as name runs. */
-export function manifestText(m: Manifest): string {
-  return jsonText({
-    ...m,
-    weights: m.weights.map((w) => (w.recipe ? { ...w, recipe: { ...w.recipe, sources: compressNames(w.recipe.sources) } } : w)),
-    sources: m.sources.map((g) => ({ ...g, names: compressNames(g.names) })),
-  });
+/** A group's items by checkpoint position, with stretches of single names made runs where they form one (the layers' norms). */
+function inCheckpointOrder(items: { at: number; item: string | NameRun }[]): NameList {
+  const out: (string | NameRun)[] = [];
+  let names: string[] = [];
+  for (const { item } of items.sort((a, b) => a.at - b.at)) {
+    if (typeof item === 'string') {
+      names.push(item);
+      continue;
+    }
+    out.push(...compressNames(names), item);
+    names = [];
+  }
+  out.push(...compressNames(names));
+  return out;
+}
+
+function runName(run: NameRun, k: number, n: number): string {
+  return run.each[k].replace('{}', String(n));
+}
+
+/** manifest.json's text. */
+export function manifestText(m: ManifestFile): string {
+  return jsonText(m);
 }
 
 /** The manifest of manifest.json's parsed JSON (format checked by the caller): name runs expanded. */
-export function parseManifest(json: Manifest): Manifest {
-  const expand = (list: unknown) => expandNames(list as NameList);
+export function parseManifest(json: ManifestFile): Manifest {
   return {
     ...json,
-    weights: json.weights.map((w) => (w.recipe ? { ...w, recipe: { ...w.recipe, sources: expand(w.recipe.sources) } } : w)),
-    sources: json.sources.map((g) => ({ ...g, names: expand(g.names) })),
+    weights: json.weights.map((w) => (w.recipe ? { ...w, recipe: { ...w.recipe, sources: expandNames(w.recipe.sources) } } : (w as ManifestWeight))),
+    sources: json.sources.map((g) => ({ ...g, names: expandNames(g.names) })),
   };
 }
 
