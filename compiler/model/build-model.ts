@@ -45,18 +45,20 @@ export function cacheNames(layer: number): { cKv: string; kPe: string } {
 const expertNamesByConfig = new WeakMap<ModelConfig, Map<string, readonly string[]>>();
 
 /**
- * `${p}.experts.${e}.${proj}.${suffix}` for every routed expert e: DeepSeek-V3 has ~89k such names,
- * so both phases of a config share one list, and each name is built by join, which makes a flat
- * string (a template literal leaves a tree of pieces, about 3x the memory for every GC to copy).
+ * `${p}.experts.${e}.${proj}.${suffix}` for every routed expert e. DeepSeek-V3 has ~89k such names,
+ * so both phases of a config share one list, and each name is `head + e + tail` over two shared
+ * pieces: a template literal would build a fresh tree of five pieces per name, ~3x the memory
+ * for every GC to copy.
  */
 function expertNames(c: ModelConfig, p: string, proj: string, suffix: string): readonly string[] {
   let lists = expertNamesByConfig.get(c);
   if (!lists) expertNamesByConfig.set(c, (lists = new Map()));
-  const key = `${p}.${proj}.${suffix}`;
-  let names = lists.get(key);
+  const head = `${p}.experts.`;
+  const tail = `.${proj}.${suffix}`;
+  let names = lists.get(head + tail);
   if (!names) {
-    names = Object.freeze(Array.from({ length: c.nRoutedExperts }, (_, e) => [p, 'experts', e, proj, suffix].join('.')));
-    lists.set(key, names);
+    names = Object.freeze(Array.from({ length: c.nRoutedExperts }, (_, e) => head + e + tail));
+    lists.set(head + tail, names);
   }
   return names;
 }
