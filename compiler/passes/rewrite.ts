@@ -109,18 +109,19 @@ function valueIdBound(graph: Graph): number {
 
 /** Drops nodes none of whose outputs is used, and inputs nothing reads. */
 export function eliminateDeadCode(graph: Graph): Graph {
-  const live = new Set<number>(graph.outputs.map((o) => o.value));
+  const live = new Uint8Array(valueIdBound(graph)); // by value id
+  for (const o of graph.outputs) live[o.value] = 1;
   const kept: Node[] = [];
   for (let i = graph.nodes.length - 1; i >= 0; i--) {
     const node = graph.nodes[i];
-    if (!node.outputs.some((o) => live.has(o.id))) continue;
+    if (!node.outputs.some((o) => live[o.id])) continue;
     kept.push(node);
-    for (const id of node.inputs) live.add(id);
+    for (const id of node.inputs) live[id] = 1;
   }
   kept.reverse();
   return Object.freeze({
     phase: graph.phase,
-    inputs: Object.freeze(graph.inputs.filter((i) => live.has(i.value.id))),
+    inputs: Object.freeze(graph.inputs.filter((i) => live[i.value.id])),
     nodes: Object.freeze(kept),
     outputs: graph.outputs,
   });
