@@ -16,7 +16,8 @@ export class GraphBuilder {
   private readonly nodes: Node[] = [];
   private readonly outputs: GraphOutput[] = [];
   private readonly values: Value[] = []; // by id: ids are dense
-  private readonly interned = new Map<string, readonly Value[]>();
+  // Nodes by op and inputs; attrs are compared only among the few nodes that share those.
+  private readonly interned = new Map<string, Node[]>();
   private scope = ''; // the scopes `scoped` entered, joined by '.'
   private depth = 0;
 
@@ -82,9 +83,10 @@ export class GraphBuilder {
     const ids = inputs.map((v) => (typeof v === 'number' ? v : v.id));
     // Frozen attrs (a node's own, copied by a rewrite) are shared, not copied.
     const frozen = Object.isFrozen(attrs) ? attrs : Object.freeze({ ...attrs });
-    const key = `${op}(${ids.join(',')}){${formatAttrs(frozen)}}`;
-    const twin = this.interned.get(key);
-    if (twin) return [...twin];
+    const key = `${op}(${ids.join(',')})`;
+    const sharers = this.interned.get(key);
+    const twin = sharers?.find((n) => n.attrs === frozen || formatAttrs(n.attrs) === formatAttrs(frozen));
+    if (twin) return [...twin.outputs];
     const outTypes = knownTypes ?? getOp(op).infer(ids.map((id) => this.typeOf(id)), frozen);
     const outputs = outTypes.map((t) => this.newValue(tensorType(t.dtype, t.shape)));
     const node: Node = Object.freeze({
@@ -95,7 +97,8 @@ export class GraphBuilder {
       scope: this.scope,
     });
     this.nodes.push(node);
-    this.interned.set(key, node.outputs);
+    if (sharers) sharers.push(node);
+    else this.interned.set(key, [node]);
     return [...outputs];
   }
 
