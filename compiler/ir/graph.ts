@@ -53,20 +53,10 @@ export interface Graph {
   readonly outputs: readonly GraphOutput[];
 }
 
-const formattedAttrs = new WeakMap<Attrs, string>();
-
-/**
- * Canonical text of an attrs record (keys sorted), part of a node's identity. Remembered for a
- * frozen record: every rewrite that copies a node formats its attrs again.
- */
+/** Canonical text of an attrs record (keys sorted), part of a node's identity. */
 export function formatAttrs(attrs: Attrs): string {
-  let text = formattedAttrs.get(attrs);
-  if (text === undefined) {
-    const keys = Object.keys(attrs).sort();
-    text = keys.map((k) => `${k}=${JSON.stringify(attrs[k])}`).join(', ');
-    if (Object.isFrozen(attrs)) formattedAttrs.set(attrs, text);
-  }
-  return text;
+  const keys = Object.keys(attrs).sort();
+  return keys.map((k) => `${k}=${JSON.stringify(attrs[k])}`).join(', ');
 }
 
 /** Map from value id to its type, over inputs and node outputs. */
