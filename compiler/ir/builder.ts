@@ -87,8 +87,8 @@ export class GraphBuilder {
     const sharers = this.interned.get(key);
     const twin = sharers?.find((n) => n.attrs === frozen || formatAttrs(n.attrs) === formatAttrs(frozen));
     if (twin) return [...twin.outputs];
-    const outTypes = knownTypes ?? getOp(op).infer(ids.map((id) => this.typeOf(id)), frozen);
-    const outputs = outTypes.map((t) => this.newValue(tensorType(t.dtype, t.shape)));
+    const outTypes = knownTypes ?? getOp(op).infer(ids.map((id) => this.typeOf(id)), frozen).map((t) => tensorType(t.dtype, t.shape));
+    const outputs = outTypes.map((t) => this.newValue(t));
     const node: Node = Object.freeze({
       op,
       inputs: Object.freeze(ids),
