@@ -16,8 +16,8 @@ export class GraphBuilder {
   private readonly nodes: Node[] = [];
   private readonly outputs: GraphOutput[] = [];
   private readonly values: Value[] = []; // by id: ids are dense
-  // Nodes by op and inputs; attrs are compared only among the few nodes that share those.
-  private readonly interned = new Map<string, Node[]>();
+  // Nodes by op and first input: the few nodes of a bucket are compared by inputs and attrs.
+  private readonly interned = new Map<string, Map<number, Node[]>>();
   private scope = ''; // the scopes `scoped` entered, joined by '.'
   private depth = 0;
 
@@ -83,9 +83,10 @@ export class GraphBuilder {
     const ids = inputs.map((v) => (typeof v === 'number' ? v : v.id));
     // Frozen attrs (a node's own, copied by a rewrite) are shared, not copied.
     const frozen = Object.isFrozen(attrs) ? attrs : Object.freeze({ ...attrs });
-    const key = `${op}(${ids.join(',')})`;
-    const sharers = this.interned.get(key);
-    const twin = sharers?.find((n) => n.attrs === frozen || formatAttrs(n.attrs) === formatAttrs(frozen));
+    let byFirstInput = this.interned.get(op);
+    if (!byFirstInput) this.interned.set(op, (byFirstInput = new Map()));
+    const bucket = byFirstInput.get(ids.length > 0 ? ids[0] : -1);
+    const twin = bucket?.find((n) => sameIds(n.inputs, ids) && (n.attrs === frozen || formatAttrs(n.attrs) === formatAttrs(frozen)));
     if (twin) return [...twin.outputs];
     const outTypes = knownTypes ?? getOp(op).infer(ids.map((id) => this.typeOf(id)), frozen).map((t) => tensorType(t.dtype, t.shape));
     const outputs = outTypes.map((t) => this.newValue(t));
@@ -97,8 +98,8 @@ export class GraphBuilder {
       scope: this.scope,
     });
     this.nodes.push(node);
-    if (sharers) sharers.push(node);
-    else this.interned.set(key, [node]);
+    if (bucket) bucket.push(node);
+    else byFirstInput.set(ids.length > 0 ? ids[0] : -1, [node]);
     return [...outputs];
   }
 
@@ -121,4 +122,8 @@ export class GraphBuilder {
       outputs: Object.freeze([...this.outputs]),
     });
   }
+}
+
+function sameIds(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
 }
