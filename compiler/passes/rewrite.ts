@@ -43,7 +43,6 @@ export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
   const users = new Array<Node[] | undefined>(size).fill(undefined);
   const outputUses = new Array<number>(size).fill(0);
   const types = new Array<TensorType | undefined>(size).fill(undefined);
-  for (const input of graph.inputs) types[input.value.id] = input.value.type;
   for (const node of graph.nodes) {
     for (const o of node.outputs) {
       producers[o.id] = node;
@@ -58,7 +57,10 @@ export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
   // Inputs are declared in the new graph when first read, so ones a rewrite stops reading vanish
   // without a copy (DeepSeek-V3's unfused graph has ~90k weight inputs).
   const oldInputs = new Array<GraphInput | undefined>(size).fill(undefined);
-  for (const input of graph.inputs) oldInputs[input.value.id] = input;
+  for (const input of graph.inputs) {
+    oldInputs[input.value.id] = input;
+    types[input.value.id] = input.value.type;
+  }
   const ctx: RewriteContext = {
     b,
     old: graph,
@@ -76,25 +78,25 @@ export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
     users: (id) => users[id] ?? [],
     replace: (id, v) => void (mapping[id] = v),
   };
-  const claimed = (o: Value) => mapping[o.id] !== undefined;
   const copy = (node: Node) => {
     const inputs = node.inputs.map(ctx.map);
     return b.copy(node, inputs, inputs.every((v, i) => v.type === types[node.inputs[i]]));
   };
-  for (const node of graph.nodes) {
-    const replaced = b.scoped(node.scope, () => rule(node, ctx));
+  const rewriteNode = (node: Node): void => {
+    const replaced = rule(node, ctx);
     // A node whose outputs an earlier fusion claimed whole is gone: nothing to copy.
-    if (!replaced && node.outputs.every(claimed)) continue;
-    const outs = replaced ?? b.scoped(node.scope, () => copy(node));
+    if (!replaced && node.outputs.every((o) => mapping[o.id] !== undefined)) return;
+    const outs = replaced ?? copy(node);
     if (outs.length !== node.outputs.length) {
       throw new Error(`rewrite: ${node.op} in ${node.scope} has ${node.outputs.length} outputs, the rule gave ${outs.length}`);
     }
-    node.outputs.forEach((o, i) => {
-      const v = outs[i];
+    outs.forEach((v, i) => {
+      const id = node.outputs[i].id;
       // An output a fusion already claimed keeps that value when the node itself is copied.
-      if (v !== null && (!claimed(o) || replaced)) mapping[o.id] = v;
+      if (v !== null && (replaced || mapping[id] === undefined)) mapping[id] = v;
     });
-  }
+  };
+  for (const node of graph.nodes) b.scoped(node.scope, () => rewriteNode(node));
   for (const o of graph.outputs) b.output(o.name, ctx.map(o.value));
   return eliminateDeadCode(b.build());
 }
