@@ -31,8 +31,16 @@ export class GraphBuilder {
 
   /** Declares a graph input; declaring the same name twice returns the first (types must agree). */
   input(name: string, role: InputRole, dtype: DType, shape: Shape, recipe?: DerivedRecipe): Value {
+    return this.declareInput(name, role, tensorType(dtype, shape), recipe);
+  }
+
+  /** Declares `input`, an input of another graph, with its (interned) type and recipe. */
+  copyInput(input: GraphInput): Value {
+    return this.declareInput(input.name, input.role, input.value.type, input.recipe);
+  }
+
+  private declareInput(name: string, role: InputRole, type: TensorType, recipe: DerivedRecipe | undefined): Value {
     const existing = this.inputByName.get(name);
-    const type = tensorType(dtype, shape);
     if (existing) {
       if (!sameType(existing.type, type)) {
         throw new Error(`input ${name} declared as ${JSON.stringify(existing.type)} and ${JSON.stringify(type)}`);

@@ -67,7 +67,7 @@ export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
     map(id) {
       let v = mapping[id];
       const input = v ? undefined : oldInputs[id];
-      if (input) mapping[id] = v = b.input(input.name, input.role, input.value.type.dtype, input.value.type.shape, input.recipe);
+      if (input) mapping[id] = v = b.copyInput(input);
       if (!v) throw new Error(`rewrite: old value %${id} has no new value yet`);
       return v;
     },
