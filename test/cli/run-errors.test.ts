@@ -80,7 +80,7 @@ describe('dsv3c run refuses bad input with a message and no --dump-logits file',
   it('a prompt longer than --max-context, and a memory budget the model does not fit', async () => {
     const { dir, dumpDir, dump } = copy();
     await fails(dumpDir, /the prompt has 8 tokens and --max-context 8 leaves no room to generate; expected at most 7 prompt tokens/, '--model', dir, '--prompt-ids', '1,2,3,4,5,6,7,8', '--max-context', '8', '--dump-logits', dump);
-    await fails(dumpDir, /--memory-budget 1MiB: the model needs [\d.]+ MiB on cpu .* but the budget is 1\.0 MiB; lower --max-batch or --max-context/, '--model', dir, '--prompt-ids', '1,2', '--memory-budget', '1MiB', '--dump-logits', dump);
+    await fails(dumpDir, /--memory-budget 1MiB: the model needs [\d.]+ MiB on cpu .* but the budget is 1\.0 MiB; lower --max-batch, --max-context or --kv-positions/, '--model', dir, '--prompt-ids', '1,2', '--memory-budget', '1MiB', '--dump-logits', dump);
   });
 
   it('a checkpoint whose config is not the one --package was compiled from', async () => {

@@ -96,7 +96,7 @@ describe('dsv3c run', () => {
     expect(readdirSync(join(tmp.dir, 'a'))).toEqual(['logits.json']); // no temp file left
   }, 120_000);
 
-  it('greedy (the default without generation_config.json) picks the argmax of each row; without a tokenizer ids print space-separated', async () => {
+  it('greedy (the default without generation_config.json) picks the argmax of each row; without a tokenizer ids print space-separated; a small --kv-positions ends the generation where the pool does', async () => {
     const bare = join(tmp.dir, 'no-tokenizer');
     cpSync(model, bare, { recursive: true });
     for (const f of ['tokenizer.json', 'tokenizer_config.json']) rmSync(join(bare, f), { force: true });
@@ -108,6 +108,15 @@ describe('dsv3c run', () => {
     expect(d.generated_ids).toEqual(d.generated_logits.map(argmax));
     expect(r.stdout).toBe(`${d.generated_ids.join(' ')}\n`);
     expect(r.stderr).toMatch(/4 prompt tokens, 5 generated tokens \(stopped at --max-new-tokens\).*; greedy/);
+
+    // A KV pool of 3 pages of 2 positions holds the 4 prompt tokens and 2 more: 3 tokens, the same ones.
+    const small = await run('--model', bare, '--prompt-ids', '5,9,200,3', '--max-new-tokens', '10', '--kv-positions', '6', '--kv-page-size', '2');
+    expect(small.status, small.stderr).toBe(0);
+    expect(small.stdout).toBe(`${d.generated_ids.slice(0, 3).join(' ')}\n`);
+    expect(small.stderr).toMatch(/4 prompt tokens, 3 generated tokens \(stopped at the end of the KV pool \(--kv-positions\)\)/);
+    const tooSmall = await run('--model', bare, '--prompt-ids', '5,9,200,3', '--kv-positions', '4');
+    expect(tooSmall.status).toBe(2);
+    expect(tooSmall.stderr).toMatch(/--kv-positions 4: the KV cache must hold the prompt \(4 tokens\) and one more; expected at least 5/);
 
     // A text prompt needs the tokenizer: the error names the file.
     const text = await run('--model', bare, '--prompt', 'hello');

@@ -14,6 +14,7 @@ import type { TargetKind } from '../../codegen/dialect.ts';
 import type { ModelConfig } from '../../config/model-config.ts';
 import { loadConfig } from '../../config/parse-config.ts';
 import { packageForRun } from '../../package/cached-package.ts';
+import { poolOf } from '../../../runtime/src/exec/kv-pages.ts';
 import { MemoryBudgetError, loadModel } from '../../../runtime/src/load-model.ts';
 import { NativeAddonError, probeInChildProcess } from '../../../runtime/src/native/load-addon.ts';
 import type { ProgressStream } from '../../../runtime/src/progress-bar.ts';
@@ -41,6 +42,8 @@ export interface RunFlags {
   dumpLogits?: string;
   maxContext?: string;
   maxBatch: string;
+  kvPageSize?: string;
+  kvPositions?: string;
   memoryBudget?: string;
 }
 
@@ -69,6 +72,8 @@ export function registerRun(program: Command): void {
     .option('--dump-logits <file.json>', 'write the logits of every prompt position and generated token as JSON')
     .option('--max-context <n>', 'positions per sequence, prompt plus generated (default min(max_position_embeddings, 4096))')
     .option('--max-batch <n>', 'sequences the KV cache holds', '1')
+    .option('--kv-page-size <n>', 'positions per KV cache page (default 64)')
+    .option('--kv-positions <n>', 'positions the paged KV cache holds, all sequences together (default --max-batch × --max-context)')
     .option('--memory-budget <bytes>', 'bytes the model may use on the device, e.g. 8GiB, 512MiB or 1000000 (default: the device memory)')
     .exitOverride((e) => {
       // Commander's own errors (unknown or incomplete options) are usage errors: exit 2 like ours.
@@ -89,6 +94,8 @@ interface RunPlan {
   readonly maxNewTokens: number;
   readonly maxContext: number;
   readonly maxBatch: number;
+  readonly kvPageSize?: number;
+  readonly kvPositions?: number;
   readonly memoryBudgetBytes?: number;
   readonly sampling: SamplingParams;
 }
@@ -130,12 +137,14 @@ export async function runModel(flags: RunFlags, stdout: ProgressStream = process
       device: plan.device,
       maxContext: plan.maxContext,
       maxBatch: plan.maxBatch,
+      kvPageSize: plan.kvPageSize,
+      kvPositions: plan.kvPositions,
       memoryBudgetBytes: plan.memoryBudgetBytes,
       progress: stderr,
     });
   } catch (e) {
     if (e instanceof MemoryBudgetError) {
-      const message = `${e.shortfall}; lower --max-batch or --max-context, or shard it over more GPUs`;
+      const message = `${e.shortfall}; lower --max-batch, --max-context or --kv-positions, or shard it over more GPUs`;
       throw new UsageError(flags.memoryBudget === undefined ? message : `--memory-budget ${flags.memoryBudget}: ${message}`);
     }
     if (e instanceof NativeAddonError) throw new RunEnvironmentError(e.message);
@@ -150,8 +159,11 @@ export async function runModel(flags: RunFlags, stdout: ProgressStream = process
     let tFirst = t0;
     let tLast = t0;
     let finish = '';
+    // One sequence: a KV pool smaller than the context ends the generation where the pool does.
+    const poolRoom = poolOf({ maxBatch: 1, maxContext: plan.maxContext, kvPageSize: plan.kvPageSize, kvPositions: plan.kvPositions }).rows - plan.promptIds.length + 1;
+    const maxNewTokens = Math.min(plan.maxNewTokens, poolRoom);
     for await (const token of session.generate(plan.promptIds, {
-      maxNewTokens: plan.maxNewTokens,
+      maxNewTokens,
       temperature: plan.sampling.temperature,
       topP: plan.sampling.topP,
       seed: plan.sampling.seed,
@@ -161,7 +173,10 @@ export async function runModel(flags: RunFlags, stdout: ProgressStream = process
       if (token.index === 0) tFirst = tLast;
       generatedIds.push(token.id);
       stdout.write(textOut ? token.text : `${token.index === 0 ? '' : ' '}${token.id}`);
-      if (token.finishReason) finish = token.finishReason === 'stop' ? 'a stop token' : generatedIds.length >= plan.maxNewTokens ? '--max-new-tokens' : 'the end of the context';
+      if (token.finishReason) {
+        const limit = generatedIds.length >= plan.maxNewTokens ? '--max-new-tokens' : generatedIds.length >= poolRoom ? 'the end of the KV pool (--kv-positions)' : 'the end of the context';
+        finish = token.finishReason === 'stop' ? 'a stop token' : limit;
+      }
     }
     stdout.write('\n');
 
@@ -194,6 +209,8 @@ function checkFlags(flags: RunFlags): RunPlan {
   const actQuant = flags.actQuant === undefined ? undefined : oneOf('--act-quant', flags.actQuant, ['fp8', 'none'] as const);
   const maxNewTokens = wholeNumber('--max-new-tokens', flags.maxNewTokens);
   const maxBatch = wholeNumber('--max-batch', flags.maxBatch);
+  const kvPageSize = flags.kvPageSize === undefined ? undefined : wholeNumber('--kv-page-size', flags.kvPageSize);
+  const kvPositions = flags.kvPositions === undefined ? undefined : wholeNumber('--kv-positions', flags.kvPositions);
   const memoryBudgetBytes = flags.memoryBudget === undefined ? undefined : parseBytes(flags.memoryBudget);
   const givenIds = flags.promptIds === undefined ? null : parseIds(flags.promptIds);
   if (flags.dumpLogits !== undefined && existsSync(flags.dumpLogits) && statSync(flags.dumpLogits).isDirectory()) {
@@ -225,7 +242,10 @@ function checkFlags(flags: RunFlags): RunPlan {
     const context = flags.maxContext === undefined ? `the context (${maxContext} positions; raise it with --max-context)` : `--max-context ${maxContext}`;
     throw new UsageError(`the prompt has ${promptIds.length} tokens and ${context} leaves no room to generate; expected at most ${maxContext - 1} prompt tokens`);
   }
-  return { modelDir, config, device, actQuant, promptIds, maxNewTokens, maxContext, maxBatch, memoryBudgetBytes, sampling };
+  if (kvPositions !== undefined && kvPositions <= promptIds.length) {
+    throw new UsageError(`--kv-positions ${kvPositions}: the KV cache must hold the prompt (${promptIds.length} tokens) and one more; expected at least ${promptIds.length + 1}`);
+  }
+  return { modelDir, config, device, actQuant, promptIds, maxNewTokens, maxContext, maxBatch, kvPageSize, kvPositions, memoryBudgetBytes, sampling };
 }
 
 /** The flags over generation_config.json's defaults, checked; a flag's error names the flag. */
