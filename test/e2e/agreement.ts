@@ -6,23 +6,31 @@
  * Each failed condition throws an AgreementError naming the row and the figures (the first one
  * ends the check, as an `expect` does in the test).
  *
- * Bounds (‖ours − ref‖ / ‖ref‖ per logits row):
+ * Routing is discrete: at a near-tie the two sides may choose different experts, and everything
+ * after (that token's later layers, later tokens through the cache) would then differ by far more
+ * than the bound. So the reference follows the kernels: each step runs ours first, reads the
+ * experts every MoE layer chose (routing-probe.ts), then runs the reference's step with its router
+ * steered to our choice (routingObserver.choose) where the two differ. A difference must be a
+ * near-tie of the reference (its margin below ROUTE_TIE, scores being sigmoids in (0, 1)), else it
+ * is a bug. The followed experts are weighed by the reference's own scores, so both sides make the
+ * same discrete decisions and every row is held to the bound.
+ *
+ * Bounds (‖ours − ref‖ / ‖ref‖ per logits row: all 12 prompt rows and the row of each of the 32
+ * greedy tokens; observed figures are from the cpu target, 9 to 40 seeds a config):
  * - W8A16 (--act-quant none): 3e-2. The reference never rounds; the kernels store every
  *   activation between kernels as bf16 (relative step 2⁻⁸, DeepSeek's own inference precision),
- *   about 20 roundings a layer on the residual path. Observed 0.6–1.4e-2.
- * - W8A8 (fp8): 1.5e-1. Both quantize activations to e4m3 per 1×128 group, but an input that bf16
- *   moved across an e4m3 rounding boundary lands a whole e4m3 step (6%) away; observed 0.7–9e-2.
- *
- * Routing is discrete. The check reads the experts every MoE layer chose in every step
- * (routing-probe.ts) and compares them with the reference's: where they differ, the reference's
- * own decision must have been a near-tie (its margin below ROUTE_TIE, scores being sigmoids in
- * (0, 1)) — otherwise it is a bug — and from that token on every position may legitimately differ
- * (later tokens see it through the cache), so those rows are only checked for being finite. The
- * greedy comparison is teacher-forced (the reference continues from our token); a step may differ
- * from the reference's argmax only where the reference's own top two are within twice the bound
- * (× the row's rms) of each other: each of the two logits may have moved by the row's error scale.
- * ROUTE_TIE is measured, not derived: W8A16 differences were seen up to 3e-2, W8A8 up to 0.11
- * (fp8 rounding flips upstream move router scores a lot); the bounds leave about 2× room.
+ *   about 20 roundings a layer on the residual path. Observed up to 1.7e-2.
+ * - W8A8 (fp8): 2e-1. Both quantize activations to e4m3 per 1×128 group, but an input that bf16
+ *   moved across an e4m3 rounding boundary lands a whole e4m3 step (6–12%) away, which redraws
+ *   much of the quantization noise: rounding each quantized input of the reference to bf16 once
+ *   (routing held) moves its logits by a median 8.7e-2, up to 0.166 (tiny-moe-128, 372 rows), as
+ *   far as W8A8 is from W8A16 (up to 0.14). Ours: median 6–8e-2, up to 0.165 (tiny-moe-128).
+ * The greedy comparison is teacher-forced (the reference continues from our token). A step may
+ * pick differently from the reference's argmax only at a near-tie: the reference's gap between
+ * the two is within TIE_SIGMAS standard deviations of the difference of two logits' errors,
+ * √2 · err · rms(ref) for the row's measured error err. Flips were seen up to 2.8 σ.
+ * ROUTE_TIE is measured, not derived: the reference followed near-ties of margin up to 5e-3
+ * (W8A16) and 7.5e-2 (W8A8; fp8 rounding flips upstream move router scores a lot).
  */
 import type { ModelSession } from '../../runtime/src/index.ts';
 import { Rng } from '../reference/prng.ts';
@@ -33,13 +41,20 @@ import { readRoutes } from './routing-probe.ts';
 import type { Mode, TinyModel } from './tiny-model.ts';
 import { argmax, relativeError, rms } from './tiny-model.ts';
 
-export const BOUND: Record<Mode, number> = { none: 3e-2, fp8: 1.5e-1 };
+export const BOUND: Record<Mode, number> = { none: 3e-2, fp8: 2e-1 };
 /** Reference margins below which a different expert choice is a near-tie for the mode's error. */
 export const ROUTE_TIE: Record<Mode, number> = { none: 5e-2, fp8: 2e-1 };
 export const PROMPT = 12;
 export const NEW = 32;
-/** Random tiny logits put the top two within 3% of each other in roughly one step in ten; many more differing steps would mean our argmax is systematically off. */
-export const MAX_TIES = 8;
+/** A greedy pick may differ from the reference's where their gap is within this many σ of the logits' error (a 4σ event: 6e-5 per pair). */
+export const TIE_SIGMAS = 4;
+/**
+ * At most this many of the 32 greedy steps may pick differently (near-ties); many more would mean
+ * our argmax is systematically off. Random tiny logits have their top two within 0.1 × rms in a
+ * fifth to a quarter of steps: W8A16 (error ~1e-2) flipped at most 1 step a run, W8A8 (~8e-2)
+ * up to 9 (tiny-moe-128).
+ */
+export const MAX_TIES: Record<Mode, number> = { none: 8, fp8: 16 };
 
 export class AgreementError extends Error {
   override name = 'AgreementError';
@@ -69,34 +84,47 @@ export function observed<T>(tokens: number, run: () => T): { result: T; routes: 
 }
 
 /**
- * The first row (of `rows`) where our routing differs from the reference's, or Infinity. Rows are
- * causal and layers sequential, so the first difference, in row order and then layer order, is the
- * only one with the same inputs on both sides: it must be a near-tie of the reference (else this
- * throws); the later layers of that row and every later row may differ because of it.
+ * Runs the reference for one step of `rows` tokens with its router following ours (ours[layer][row],
+ * probed MoE layers in order; the reference routes layer by layer, row by row within a layer).
+ * Where its own choice differs it must be a near-tie (margin below `tie`), else this throws; it then
+ * takes ours. Returns the run's result and how many of its router decisions followed ours.
  */
-export function firstRouteDifference(ours: number[][][], ref: Route[][], rows: number, tie: number, where: string): number {
-  for (let r = 0; r < rows; r++) {
-    for (let l = 0; l < ours.length; l++) {
-      const want = ref[l][r];
-      if (ours[l][r].join() === want.experts.join()) continue;
-      if (!(want.margin < tie)) throw new AgreementError(`${where}: MoE layer ${l} row ${r} chose experts [${ours[l][r]}], the reference [${want.experts}] with margin ${want.margin.toExponential(2)} (not a near-tie)`);
-      return r;
-    }
+export function following<T>(ours: number[][][], rows: number, tie: number, where: string, run: () => T): { result: T; followed: number; decisions: number } {
+  let call = 0;
+  let followed = 0;
+  routingObserver.choose = (margin, own) => {
+    const layer = Math.floor(call / rows);
+    const row = call % rows;
+    call++;
+    const want = ours[layer]?.[row];
+    check(want !== undefined, `${where}: the reference routed more than the ${ours.length} probed MoE layers × ${rows} rows`);
+    const theirs = [...own].sort((a, b) => a - b);
+    if (want.join() === theirs.join()) return own;
+    check(margin < tie, `${where}: MoE layer ${layer} row ${row} chose experts [${want}], the reference [${theirs}] with margin ${margin.toExponential(2)} (a near-tie is below ${tie})`);
+    followed++;
+    return want;
+  };
+  try {
+    const result = run();
+    check(call === ours.length * rows, `${where}: the reference routed ${call} times, the probe read ${ours.length} MoE layers × ${rows} rows`);
+    return { result, followed, decisions: call };
+  } finally {
+    routingObserver.choose = null;
   }
-  return Infinity;
 }
 
 export interface AgreementResult {
   readonly label: string;
-  /** Rows compared with the bound (before routing diverged). */
-  readonly strict: number;
+  /** Logits rows compared with the bound: every prompt row, then the row of every greedy token. */
   readonly rows: number;
   readonly bound: number;
   readonly worst: number;
   /** Greedy steps whose argmax differed from the reference's (near-ties). */
   readonly ties: readonly number[];
-  /** The token from which routing differs (a near-tie), or null when identical throughout. */
-  readonly divergedAt: number | null;
+  /** Router decisions (MoE layer × token) where the reference followed ours: near-ties it decided otherwise. */
+  readonly followed: number;
+  /** Router decisions in all (MoE layers × tokens run). */
+  readonly decisions: number;
   readonly summary: string;
 }
 
@@ -117,59 +145,59 @@ export async function checkAgreement(model: TinyModel, mode: Mode, probeSession:
     out.logits.memory.read(all, out.logits.byteOffset);
     return Array.from({ length: rows }, (_, r) => all.subarray(r * V, (r + 1) * V));
   };
-  const routesOf = (phase: Phase, rows: number) => readRoutes(executor, phase, probes[phase], rows);
-  const within = (err: number, what: string) => check(err <= BOUND[mode], `${label}: ${what}: relative error ${err} > ${BOUND[mode]}`);
-
-  // Prompt: our logits and routing against the reference's.
-  const ourPrompt = logitsOf(executor.prefill(0, prompt, 0), PROMPT);
-  const ourPromptRoutes = routesOf('prefill', PROMPT);
-  const pre = observed(PROMPT, () => referencePrefill(config, weights, prompt, { actQuant: mode }));
-  let divergedAt = firstRouteDifference(ourPromptRoutes, pre.routes, PROMPT, ROUTE_TIE[mode], `${label} prompt`);
-  let strict = 0;
+  // Ours runs a step first; the reference then runs it following the routes ours took.
+  let followed = 0;
+  let decisions = 0;
+  const reference = <T>(phase: Phase, rows: number, where: string, run: () => T): T => {
+    const r = following(readRoutes(executor, phase, probes[phase], rows), rows, ROUTE_TIE[mode], `${label} ${where}`, run);
+    followed += r.followed;
+    decisions += r.decisions;
+    return r.result;
+  };
   let worst = 0;
-  ourPrompt.forEach((row, t) => {
-    check(row.every(Number.isFinite), `${label}: prompt row ${t} is not finite`);
-    if (t >= divergedAt) return;
-    const err = relativeError(row, pre.result.logits[t]);
-    within(err, `prompt row ${t}`);
-    worst = Math.max(worst, err);
-    strict++;
-  });
+  let worstAt = '';
+  /** Checks a row against the bound; returns its relative error. */
+  const compare = (ours: Float32Array, ref: ArrayLike<number>, what: string): number => {
+    check(ours.every(Number.isFinite), `${label}: ${what} is not finite`);
+    const err = relativeError(ours, ref);
+    check(err <= BOUND[mode], `${label}: ${what}: relative error ${err} > ${BOUND[mode]}`);
+    if (err > worst) [worst, worstAt] = [err, what];
+    return err;
+  };
+
+  const ourPrompt = logitsOf(executor.prefill(0, prompt, 0), PROMPT);
+  const pre = reference('prefill', PROMPT, 'prompt', () => referencePrefill(config, weights, prompt, { actQuant: mode }));
+  const promptErrors = ourPrompt.map((row, t) => compare(row, pre.logits[t], `prompt row ${t}`));
 
   // Greedy, teacher-forced: the reference continues from our token at each step.
   const ids: number[] = [];
   const ties: number[] = [];
-  let cache = pre.result.cache;
-  let ref = pre.result.logits[PROMPT - 1];
+  let cache = pre.cache;
+  let ref = pre.logits[PROMPT - 1];
   let ours = ourPrompt[PROMPT - 1];
+  let err = promptErrors[PROMPT - 1];
   for (let k = 0; k < NEW; k++) {
-    check(ours.every(Number.isFinite), `${label}: step ${k} is not finite`);
     const id = argmax(ours);
     ids.push(id);
-    if (divergedAt === Infinity) {
-      const err = relativeError(ours, ref);
-      within(err, `step ${k} logits`);
-      worst = Math.max(worst, err);
-      strict++;
-      const best = argmax(ref);
-      if (id !== best) {
-        const gap = ref[best] - ref[id];
-        check(gap <= 2 * BOUND[mode] * rms(ref), `${label}: step ${k} picked ${id}, the reference ${best} (gap ${gap} > ${2 * BOUND[mode] * rms(ref)})`);
-        ties.push(k);
-      }
+    const best = argmax(ref);
+    if (id !== best) {
+      const gap = ref[best] - ref[id];
+      const sigma = Math.SQRT2 * err * rms(ref);
+      check(gap <= TIE_SIGMAS * sigma, `${label}: step ${k} picked ${id}, the reference ${best}: gap ${gap.toExponential(2)} is ${(gap / sigma).toFixed(1)} σ of the row's error (at most ${TIE_SIGMAS})`);
+      ties.push(k);
     }
-    const next = observed(1, () => referenceDecode(config, weights, cache, id, PROMPT + k, { actQuant: mode }));
     ours = logitsOf(executor.decode([id], [PROMPT + k]), 1)[0];
-    if (divergedAt === Infinity && firstRouteDifference(routesOf('decode', 1), next.routes, 1, ROUTE_TIE[mode], `${label} step ${k}`) === 0) divergedAt = PROMPT + k;
-    cache = next.result.cache;
-    ref = next.result.logits;
+    const next = reference('decode', 1, `step ${k}`, () => referenceDecode(config, weights, cache, id, PROMPT + k, { actQuant: mode }));
+    err = compare(ours, next.logits, `step ${k}'s row (position ${PROMPT + k})`);
+    cache = next.cache;
+    ref = next.logits;
   }
-  const summary = `${label}: ${strict}/${PROMPT + NEW} rows within ${BOUND[mode]} (worst ${worst.toExponential(2)}), near-tie greedy steps [${ties.join(', ')}], routing ${divergedAt === Infinity ? 'identical throughout' : `differs (a near-tie) from token ${divergedAt}`}`;
-  check(ties.length <= MAX_TIES, `${label}: ${ties.length} near-tie greedy steps, at most ${MAX_TIES} expected (near-ties should be rare)`);
+  const summary = `${label}: all ${PROMPT + NEW} rows within ${BOUND[mode]} (worst ${worst.toExponential(2)}, ${worstAt}), near-tie greedy steps [${ties.join(', ')}], reference followed our routing at ${followed} of ${decisions} router decisions (near-ties)`;
+  check(ties.length <= MAX_TIES[mode], `${label}: ${ties.length} near-tie greedy steps, at most ${MAX_TIES[mode]} expected (near-ties should be rare)`);
 
   // The session's greedy generation (sampler kernel, stop ids off) picks the same tokens.
   const generated: number[] = [];
   for await (const t of probeSession.generate(prompt, { maxNewTokens: NEW, stopIds: [] })) generated.push(t.id);
   check(generated.join() === ids.join(), `${label}: the session generated [${generated}], the steps picked [${ids}]`);
-  return { label, strict, rows: PROMPT + NEW, bound: BOUND[mode], worst, ties, divergedAt: divergedAt === Infinity ? null : divergedAt, summary };
+  return { label, rows: PROMPT + NEW, bound: BOUND[mode], worst, ties, followed, decisions, summary };
 }

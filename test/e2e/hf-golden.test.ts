@@ -8,14 +8,16 @@
  *   reading of the model to HF's;
  * - cpu target vs HF: the W8A16 bound of the reference agreement test (3e-2, bf16 activations), on
  *   rows before the first token where the package routed differently from the reference (a
- *   near-tie, checked as in agreement.ts).
+ *   near-tie, else an error; HF cannot be steered to follow our experts as the reference is in
+ *   agreement.ts).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { referencePrefill } from '../reference/forward.ts';
-import { BOUND, ROUTE_TIE, firstRouteDifference, observed } from './agreement.ts';
+import type { Route } from './agreement.ts';
+import { AgreementError, BOUND, ROUTE_TIE, observed } from './agreement.ts';
 import { readRoutes, routingProbePackage } from './routing-probe.ts';
 import { cpuPackage, makeTinyModel, openSession, relativeError, tempRoot } from './tiny-model.ts';
 
@@ -30,6 +32,24 @@ interface Fixture {
 
 const DIR = 'test/fixtures/hf-golden';
 const fixtures = existsSync(DIR) ? readdirSync(DIR).filter((f) => f.endsWith('.json')).sort() : [];
+
+/**
+ * The first row (of `rows`) where our routing differs from the reference's, or Infinity. HF cannot
+ * be steered, so its rows from there on are not compared. Rows are causal and layers sequential,
+ * so the first difference, in row order and then layer order, is the only one with the same inputs
+ * on both sides: it must be a near-tie of the reference (else this throws).
+ */
+function firstRouteDifference(ours: number[][][], ref: Route[][], rows: number, tie: number, where: string): number {
+  for (let r = 0; r < rows; r++) {
+    for (let l = 0; l < ours.length; l++) {
+      const want = ref[l][r];
+      if (ours[l][r].join() === want.experts.join()) continue;
+      if (!(want.margin < tie)) throw new AgreementError(`${where}: MoE layer ${l} row ${r} chose experts [${ours[l][r]}], the reference [${want.experts}] with margin ${want.margin.toExponential(2)} (not a near-tie)`);
+      return r;
+    }
+  }
+  return Infinity;
+}
 
 describe('HF transformers golden logits', () => {
   if (fixtures.length === 0) {

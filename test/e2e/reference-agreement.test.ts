@@ -4,8 +4,8 @@
  * (test/reference), on a fresh random checkpoint and prompt each run.
  *
  * The bounds and the routing logic of the main check live in agreement.ts (shared with the GPU
- * check, benchmarks/gpu-check): ‖ours − ref‖ / ‖ref‖ per logits row within 3e-2 (W8A16) or 1.5e-1
- * (W8A8); rows after a near-tie routing difference are only checked for being finite.
+ * check, benchmarks/gpu-check): ‖ours − ref‖ / ‖ref‖ within 3e-2 (W8A16) or 2e-1 (W8A8) on every
+ * logits row, the reference following our experts where its router was at a near-tie.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelSession } from '../../runtime/src/index.ts';
