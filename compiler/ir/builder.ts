@@ -84,20 +84,30 @@ export class GraphBuilder {
    * (`sameInputTypes`), the copy takes the node's output types without running inference.
    */
   copy(node: Node, inputs: readonly Value[], sameInputTypes: boolean): Value[] {
-    return this.addNode(node.op, inputs, node.attrs, sameInputTypes ? node.outputs.map((o) => o.type) : undefined);
+    return this.addNode(node.op, inputs, node.attrs, sameInputTypes ? outputTypes(node) : undefined);
   }
 
+  // Plain loops in this per-node path: see rewriteGraph on the JIT in a cold process.
   private addNode(op: string, inputs: readonly (Value | number)[], attrs: Attrs, knownTypes?: readonly TensorType[]): Value[] {
-    const ids = inputs.map((v) => (typeof v === 'number' ? v : v.id));
+    const ids: number[] = [];
+    for (let i = 0; i < inputs.length; i++) {
+      const v = inputs[i];
+      ids.push(typeof v === 'number' ? v : v.id);
+    }
     // Frozen attrs (a node's own, copied by a rewrite) are shared, not copied.
     const frozen = Object.isFrozen(attrs) ? attrs : Object.freeze({ ...attrs });
     let byFirstInput = this.interned.get(op);
     if (!byFirstInput) this.interned.set(op, (byFirstInput = new Map()));
     const bucket = byFirstInput.get(ids.length > 0 ? ids[0] : -1);
-    const twin = bucket?.find((n) => sameIds(n.inputs, ids) && (n.attrs === frozen || formatAttrs(n.attrs) === formatAttrs(frozen)));
-    if (twin) return [...twin.outputs];
-    const outTypes = knownTypes ?? getOp(op).infer(ids.map((id) => this.typeOf(id)), frozen).map((t) => tensorType(t.dtype, t.shape));
-    const outputs = outTypes.map((t) => this.newValue(t));
+    if (bucket) {
+      for (let i = 0; i < bucket.length; i++) {
+        const n = bucket[i];
+        if (sameIds(n.inputs, ids) && (n.attrs === frozen || formatAttrs(n.attrs) === formatAttrs(frozen))) return n.outputs.slice();
+      }
+    }
+    const outTypes = knownTypes ?? this.infer(op, ids, frozen);
+    const outputs: Value[] = [];
+    for (let i = 0; i < outTypes.length; i++) outputs.push(this.newValue(outTypes[i]));
     const node: Node = Object.freeze({
       op,
       inputs: Object.freeze(ids),
@@ -108,7 +118,12 @@ export class GraphBuilder {
     this.nodes.push(node);
     if (bucket) bucket.push(node);
     else byFirstInput.set(ids.length > 0 ? ids[0] : -1, [node]);
-    return [...outputs];
+    return outputs.slice();
+  }
+
+  /** The op's output types for the types of values `ids`, interned. */
+  private infer(op: string, ids: readonly number[], attrs: Attrs): TensorType[] {
+    return getOp(op).infer(ids.map((id) => this.typeOf(id)), attrs).map((t) => tensorType(t.dtype, t.shape));
   }
 
   /** Adds a single-output node. */
@@ -133,5 +148,13 @@ export class GraphBuilder {
 }
 
 function sameIds(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((id, i) => id === b[i]);
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function outputTypes(node: Node): TensorType[] {
+  const types: TensorType[] = [];
+  for (let i = 0; i < node.outputs.length; i++) types.push(node.outputs[i].type);
+  return types;
 }

@@ -36,20 +36,24 @@ export type RewriteRule = (node: Node, ctx: RewriteContext) => (Value | null)[] 
  */
 export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
   const b = new GraphBuilder(graph.phase);
-  // Old value ids are small integers: per-value tables are arrays indexed by them.
+  // Old value ids are small integers: per-value tables are arrays indexed by them. Loops over
+  // nodes are plain loops, here and in GraphBuilder: a compile is a cold process, where the JIT's
+  // inlining of an array builtin and its callback into these hot functions costs more than it saves.
   const size = valueIdBound(graph);
   const mapping = new Array<Value | undefined>(size).fill(undefined);
   const producers = new Array<Node | undefined>(size).fill(undefined);
   const users = new Array<Node[] | undefined>(size).fill(undefined);
   const outputUses = new Array<number>(size).fill(0);
   const types = new Array<TensorType | undefined>(size).fill(undefined);
-  for (const node of graph.nodes) {
-    for (const o of node.outputs) {
+  for (let n = 0; n < graph.nodes.length; n++) {
+    const node = graph.nodes[n];
+    for (let i = 0; i < node.outputs.length; i++) {
+      const o = node.outputs[i];
       producers[o.id] = node;
       types[o.id] = o.type;
     }
-    for (const id of node.inputs) {
-      const list = (users[id] ??= []);
+    for (let i = 0; i < node.inputs.length; i++) {
+      const list = (users[node.inputs[i]] ??= []);
       if (!list.includes(node)) list.push(node);
     }
   }
@@ -79,24 +83,35 @@ export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
     replace: (id, v) => void (mapping[id] = v),
   };
   const copy = (node: Node) => {
-    const inputs = node.inputs.map(ctx.map);
-    return b.copy(node, inputs, inputs.every((v, i) => v.type === types[node.inputs[i]]));
+    const inputs: Value[] = [];
+    let sameTypes = true;
+    for (let i = 0; i < node.inputs.length; i++) {
+      const v = ctx.map(node.inputs[i]);
+      inputs.push(v);
+      sameTypes &&= v.type === types[node.inputs[i]];
+    }
+    return b.copy(node, inputs, sameTypes);
   };
   const rewriteNode = (node: Node): void => {
     const replaced = rule(node, ctx);
     // A node whose outputs an earlier fusion claimed whole is gone: nothing to copy.
-    if (!replaced && node.outputs.every((o) => mapping[o.id] !== undefined)) return;
+    if (!replaced && allClaimed(node)) return;
     const outs = replaced ?? copy(node);
     if (outs.length !== node.outputs.length) {
       throw new Error(`rewrite: ${node.op} in ${node.scope} has ${node.outputs.length} outputs, the rule gave ${outs.length}`);
     }
-    outs.forEach((v, i) => {
+    for (let i = 0; i < outs.length; i++) {
+      const v = outs[i];
       const id = node.outputs[i].id;
       // An output a fusion already claimed keeps that value when the node itself is copied.
       if (v !== null && (replaced || mapping[id] === undefined)) mapping[id] = v;
-    });
+    }
   };
-  for (const node of graph.nodes) b.scoped(node.scope, () => rewriteNode(node));
+  const allClaimed = (node: Node) => {
+    for (let i = 0; i < node.outputs.length; i++) if (mapping[node.outputs[i].id] === undefined) return false;
+    return true;
+  };
+  for (let n = 0; n < graph.nodes.length; n++) b.scoped(graph.nodes[n].scope, () => rewriteNode(graph.nodes[n]));
   for (const o of graph.outputs) b.output(o.name, ctx.map(o.value));
   return eliminateDeadCode(b.build());
 }
@@ -104,8 +119,11 @@ export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
 /** One more than the largest value id of `graph`. */
 function valueIdBound(graph: Graph): number {
   let bound = 0;
-  for (const input of graph.inputs) bound = Math.max(bound, input.value.id + 1);
-  for (const node of graph.nodes) for (const o of node.outputs) bound = Math.max(bound, o.id + 1);
+  for (let i = 0; i < graph.inputs.length; i++) bound = Math.max(bound, graph.inputs[i].value.id + 1);
+  for (let n = 0; n < graph.nodes.length; n++) {
+    const outputs = graph.nodes[n].outputs;
+    for (let i = 0; i < outputs.length; i++) bound = Math.max(bound, outputs[i].id + 1);
+  }
   return bound;
 }
 
@@ -114,11 +132,13 @@ export function eliminateDeadCode(graph: Graph): Graph {
   const live = new Uint8Array(valueIdBound(graph)); // by value id
   for (const o of graph.outputs) live[o.value] = 1;
   const kept: Node[] = [];
-  for (let i = graph.nodes.length - 1; i >= 0; i--) {
-    const node = graph.nodes[i];
-    if (!node.outputs.some((o) => live[o.id])) continue;
+  for (let n = graph.nodes.length - 1; n >= 0; n--) {
+    const node = graph.nodes[n];
+    let used = false;
+    for (let i = 0; i < node.outputs.length; i++) used ||= live[node.outputs[i].id] === 1;
+    if (!used) continue;
     kept.push(node);
-    for (const id of node.inputs) live[id] = 1;
+    for (let i = 0; i < node.inputs.length; i++) live[node.inputs[i]] = 1;
   }
   kept.reverse();
   return Object.freeze({
