@@ -53,8 +53,9 @@ export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
       types[o.id] = o.type;
     }
     for (let i = 0; i < node.inputs.length; i++) {
-      const list = (users[node.inputs[i]] ??= []);
-      if (!list.includes(node)) list.push(node);
+      const list = users[node.inputs[i]];
+      if (!list) users[node.inputs[i]] = [node]; // most values have one reader: no room for more
+      else if (!list.includes(node)) list.push(node);
     }
   }
   for (const o of graph.outputs) outputUses[o.value] = (outputUses[o.value] ?? 0) + 1;
