@@ -117,34 +117,33 @@ export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
   return eliminateDeadCode(b.build());
 }
 
-/** One more than the largest value id of `graph`. */
+/**
+ * One more than the largest value id of `graph`: ids are assigned in order, so the last input's or
+ * the last node's last output's. Only a size for the per-value tables, which grow past it if need be.
+ */
 function valueIdBound(graph: Graph): number {
-  let bound = 0;
-  for (let i = 0; i < graph.inputs.length; i++) bound = Math.max(bound, graph.inputs[i].value.id + 1);
-  for (let n = 0; n < graph.nodes.length; n++) {
-    const outputs = graph.nodes[n].outputs;
-    for (let i = 0; i < outputs.length; i++) bound = Math.max(bound, outputs[i].id + 1);
-  }
-  return bound;
+  const lastInput = graph.inputs.at(-1)?.value.id ?? -1;
+  const lastOutput = graph.nodes.at(-1)?.outputs.at(-1)?.id ?? -1;
+  return Math.max(lastInput, lastOutput) + 1;
 }
 
 /** Drops nodes none of whose outputs is used, and inputs nothing reads. */
 export function eliminateDeadCode(graph: Graph): Graph {
-  const live = new Uint8Array(valueIdBound(graph)); // by value id
-  for (const o of graph.outputs) live[o.value] = 1;
+  const live = new Array<boolean>(valueIdBound(graph)).fill(false); // by value id
+  for (const o of graph.outputs) live[o.value] = true;
   const kept: Node[] = [];
   for (let n = graph.nodes.length - 1; n >= 0; n--) {
     const node = graph.nodes[n];
     let used = false;
-    for (let i = 0; i < node.outputs.length; i++) used ||= live[node.outputs[i].id] === 1;
+    for (let i = 0; i < node.outputs.length; i++) used ||= live[node.outputs[i].id] === true;
     if (!used) continue;
     kept.push(node);
-    for (let i = 0; i < node.inputs.length; i++) live[node.inputs[i]] = 1;
+    for (let i = 0; i < node.inputs.length; i++) live[node.inputs[i]] = true;
   }
   kept.reverse();
   return Object.freeze({
     phase: graph.phase,
-    inputs: Object.freeze(graph.inputs.filter((i) => live[i.value.id])),
+    inputs: Object.freeze(graph.inputs.filter((i) => live[i.value.id] === true)),
     nodes: Object.freeze(kept),
     outputs: graph.outputs,
   });
