@@ -3,10 +3,12 @@
  * newer, rebuilds it when one is, and runs the TypeScript through tsx when asked (DSV3C_TSX=1).
  */
 import { spawnSync } from 'node:child_process';
-import { statSync, utimesSync } from 'node:fs';
+import { mkdtempSync, statSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freshBundle } from '../../scripts/cli-bundle.mjs';
+import { readTree, treeDifferences } from '../package/support.ts';
 
 const stamp = join('dist', 'cli', 'inputs.json');
 const version = (env: Record<string, string> = {}) => spawnSync(process.execPath, ['bin/dsv3c.js', '--version'], { encoding: 'utf8', env: { ...process.env, ...env } });
@@ -27,10 +29,18 @@ describe('the CLI bundle', () => {
     expect(freshBundle()).toBeDefined();
   });
 
-  it('runs from the sources through tsx with DSV3C_TSX=1, with the same result', () => {
+  it('runs from the sources through tsx with DSV3C_TSX=1, with the same result (index.ts from the worker thread either way)', () => {
     const bundled = version();
     const tsx = version({ DSV3C_TSX: '1' });
     expect(tsx.status, tsx.stderr).toBe(0);
     expect(tsx.stdout).toBe(bundled.stdout);
-  });
+
+    const dir = mkdtempSync(join(tmpdir(), 'dsv3c-cli-bundle-'));
+    const compile = (out: string, env: Record<string, string>) =>
+      spawnSync(process.execPath, ['bin/dsv3c.js', 'compile', '--config', 'configs/tiny-moe-128.json', '--target', 'cpu', '--out', join(dir, out)], { encoding: 'utf8', env: { ...process.env, ...env } });
+    for (const [out, env] of [['bundled', {}], ['tsx', { DSV3C_TSX: '1' }]] as const) expect(compile(out, env).status).toBe(0);
+    const fromBundle = readTree(join(dir, 'bundled'));
+    expect(fromBundle.get('index.ts')?.toString()).toMatch(/export async function load\(/);
+    expect(treeDifferences(fromBundle, readTree(join(dir, 'tsx')))).toEqual([]);
+  }, 60_000);
 });
