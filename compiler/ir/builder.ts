@@ -102,7 +102,7 @@ export class GraphBuilder {
     if (bucket) {
       for (let i = 0; i < bucket.length; i++) {
         const n = bucket[i];
-        if (sameIds(n.inputs, ids) && (n.attrs === frozen || formatAttrs(n.attrs) === formatAttrs(frozen))) return n.outputs.slice();
+        if (sameIds(n.inputs, ids) && (n.attrs === frozen || formatAttrs(n.attrs) === formatAttrs(frozen))) return [...n.outputs];
       }
     }
     const outTypes = knownTypes ?? this.infer(op, ids, frozen);
@@ -118,7 +118,7 @@ export class GraphBuilder {
     this.nodes.push(node);
     if (bucket) bucket.push(node);
     else byFirstInput.set(ids.length > 0 ? ids[0] : -1, [node]);
-    return outputs.slice();
+    return [...outputs]; // spread, not slice: slice takes a slow path on a frozen array
   }
 
   /** The op's output types for the types of values `ids`, interned. */
