@@ -141,9 +141,11 @@ export function eliminateDeadCode(graph: Graph): Graph {
     for (let i = 0; i < node.inputs.length; i++) live[node.inputs[i]] = true;
   }
   kept.reverse();
+  const inputs: GraphInput[] = [];
+  for (let i = 0; i < graph.inputs.length; i++) if (live[graph.inputs[i].value.id]) inputs.push(graph.inputs[i]);
   return Object.freeze({
     phase: graph.phase,
-    inputs: Object.freeze(graph.inputs.filter((i) => live[i.value.id] === true)),
+    inputs: Object.freeze(inputs),
     nodes: Object.freeze(kept),
     outputs: graph.outputs,
   });
