@@ -29,13 +29,15 @@ export function verify(graph: Graph): void {
     names.add(input.name);
     define(input.value.id, input.value.type, () => `input ${input.name}`);
   }
-  graph.nodes.forEach((node, i) => {
-    // Built only for a problem: most graphs have none, and this runs for every node after every pass.
+  // Plain loops: see rewriteGraph on the JIT in a cold process.
+  for (let i = 0; i < graph.nodes.length; i++) {
+    const node = graph.nodes[i];
+    // Built only for a problem: most graphs have none, and this runs for every node.
     const where = () => `node ${i} ${node.op} (${node.scope})`;
     const argTypes: TensorType[] = [];
-    for (const id of node.inputs) {
-      const t = types.get(id);
-      if (!t) problems.push(`${where()}: uses %${id} before it is defined`);
+    for (let k = 0; k < node.inputs.length; k++) {
+      const t = types.get(node.inputs[k]);
+      if (!t) problems.push(`${where()}: uses %${node.inputs[k]} before it is defined`);
       else argTypes.push(t);
     }
     if (argTypes.length === node.inputs.length) {
@@ -44,18 +46,18 @@ export function verify(graph: Graph): void {
         if (inferred.length !== node.outputs.length) {
           problems.push(`${where()}: has ${node.outputs.length} outputs, the op gives ${inferred.length}`);
         }
-        inferred.forEach((t, j) => {
+        for (let j = 0; j < inferred.length; j++) {
           const actual = node.outputs[j]?.type;
-          if (actual && !sameType(actual, t)) {
-            problems.push(`${where()}: output ${j} is ${formatType(actual)}, the op infers ${formatType(t)}`);
+          if (actual && !sameType(actual, inferred[j])) {
+            problems.push(`${where()}: output ${j} is ${formatType(actual)}, the op infers ${formatType(inferred[j])}`);
           }
-        });
+        }
       } catch (e) {
         problems.push(`${where()}: ${(e as Error).message}`);
       }
     }
-    for (const o of node.outputs) define(o.id, o.type, where);
-  });
+    for (let j = 0; j < node.outputs.length; j++) define(node.outputs[j].id, node.outputs[j].type, where);
+  }
   const outNames = new Set<string>();
   for (const o of graph.outputs) {
     if (outNames.has(o.name)) problems.push(`output ${o.name} is named twice`);
