@@ -108,17 +108,18 @@ export class GraphBuilder {
     const outTypes = knownTypes ?? this.infer(op, ids, frozen);
     const outputs: Value[] = [];
     for (let i = 0; i < outTypes.length; i++) outputs.push(this.newValue(outTypes[i]));
+    // The node keeps spread copies: exactly sized, where an array grown by push keeps room for 17.
     const node: Node = Object.freeze({
       op,
-      inputs: Object.freeze(ids),
+      inputs: Object.freeze([...ids]),
       attrs: frozen,
-      outputs: Object.freeze(outputs),
+      outputs: Object.freeze([...outputs]),
       scope: this.scope,
     });
     this.nodes.push(node);
     if (bucket) bucket.push(node);
     else byFirstInput.set(ids.length > 0 ? ids[0] : -1, [node]);
-    return [...outputs]; // spread, not slice: slice takes a slow path on a frozen array
+    return outputs;
   }
 
   /** The op's output types for the types of values `ids`, interned. */
