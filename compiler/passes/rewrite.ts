@@ -36,51 +36,25 @@ export type RewriteRule = (node: Node, ctx: RewriteContext) => (Value | null)[] 
  */
 export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
   const b = new GraphBuilder(graph.phase);
-  // Old value ids are small integers: per-value tables are arrays indexed by them. Loops over
-  // nodes are plain loops, here and in GraphBuilder: a compile is a cold process, where the JIT's
-  // inlining of an array builtin and its callback into these hot functions costs more than it saves.
-  const size = valueIdBound(graph);
-  const mapping = new Array<Value | undefined>(size).fill(undefined);
-  const producers = new Array<Node | undefined>(size).fill(undefined);
-  const users = new Array<Node[] | undefined>(size).fill(undefined);
-  const outputUses = new Array<number>(size).fill(0);
-  const types = new Array<TensorType | undefined>(size).fill(undefined);
-  for (let n = 0; n < graph.nodes.length; n++) {
-    const node = graph.nodes[n];
-    for (let i = 0; i < node.outputs.length; i++) {
-      const o = node.outputs[i];
-      producers[o.id] = node;
-      types[o.id] = o.type;
-    }
-    for (let i = 0; i < node.inputs.length; i++) {
-      const list = users[node.inputs[i]];
-      if (!list) users[node.inputs[i]] = [node]; // most values have one reader: no room for more
-      else if (!list.includes(node)) list.push(node);
-    }
-  }
-  for (const o of graph.outputs) outputUses[o.value] = (outputUses[o.value] ?? 0) + 1;
-  // Inputs are declared in the new graph when first read, so ones a rewrite stops reading vanish
-  // without a copy (DeepSeek-V3's unfused graph has ~90k weight inputs).
-  const oldInputs = new Array<GraphInput | undefined>(size).fill(undefined);
-  for (const input of graph.inputs) {
-    oldInputs[input.value.id] = input;
-    types[input.value.id] = input.value.type;
-  }
+  const old = indexGraph(graph);
+  const mapping = new Array<Value | undefined>(old.size).fill(undefined); // old value id → new value
   const ctx: RewriteContext = {
     b,
     old: graph,
     map(id) {
       let v = mapping[id];
-      const input = v ? undefined : oldInputs[id];
+      // Inputs are declared in the new graph when first read, so ones a rewrite stops reading
+      // vanish without a copy (DeepSeek-V3's unfused graph has ~90k weight inputs).
+      const input = v ? undefined : old.inputs[id];
       if (input) mapping[id] = v = b.copyInput(input);
       if (!v) throw new Error(`rewrite: old value %${id} has no new value yet`);
       return v;
     },
-    producer: (id) => producers[id],
-    inputName: (id) => oldInputs[id]?.name,
-    recipe: (id) => oldInputs[id]?.recipe,
-    uses: (id) => (users[id]?.length ?? 0) + (outputUses[id] ?? 0),
-    users: (id) => users[id] ?? [],
+    producer: (id) => old.producers[id],
+    inputName: (id) => old.inputs[id]?.name,
+    recipe: (id) => old.inputs[id]?.recipe,
+    uses: (id) => (old.users[id]?.length ?? 0) + (old.outputUses[id] ?? 0),
+    users: (id) => old.users[id] ?? [],
     replace: (id, v) => void (mapping[id] = v),
   };
   const copy = (node: Node) => {
@@ -89,9 +63,13 @@ export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
     for (let i = 0; i < node.inputs.length; i++) {
       const v = ctx.map(node.inputs[i]);
       inputs.push(v);
-      sameTypes &&= v.type === types[node.inputs[i]];
+      sameTypes &&= v.type === old.types[node.inputs[i]];
     }
     return b.copy(node, inputs, sameTypes);
+  };
+  const allClaimed = (node: Node) => {
+    for (let i = 0; i < node.outputs.length; i++) if (mapping[node.outputs[i].id] === undefined) return false;
+    return true;
   };
   const rewriteNode = (node: Node): void => {
     const replaced = rule(node, ctx);
@@ -108,13 +86,51 @@ export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
       if (v !== null && (replaced || mapping[id] === undefined)) mapping[id] = v;
     }
   };
-  const allClaimed = (node: Node) => {
-    for (let i = 0; i < node.outputs.length; i++) if (mapping[node.outputs[i].id] === undefined) return false;
-    return true;
-  };
-  for (let n = 0; n < graph.nodes.length; n++) b.scoped(graph.nodes[n].scope, () => rewriteNode(graph.nodes[n]));
+  // forEach, not a loop: the JIT would compile a hot loop here together with the rest of
+  // rewriteGraph (on-stack replacement), again for every pass; the callback compiles once for all.
+  graph.nodes.forEach((node) => b.scoped(node.scope, () => rewriteNode(node)));
   for (const o of graph.outputs) b.output(o.name, ctx.map(o.value));
   return eliminateDeadCode(b.build());
+}
+
+/** What a rewrite looks up in the old graph, by value id: ids are small integers, so arrays. */
+interface GraphIndex {
+  readonly size: number;
+  readonly producers: readonly (Node | undefined)[];
+  readonly users: readonly (Node[] | undefined)[];
+  readonly outputUses: readonly number[]; // graph outputs that name the value
+  readonly types: readonly (TensorType | undefined)[];
+  readonly inputs: readonly (GraphInput | undefined)[];
+}
+
+// Plain loops here, in eliminateDeadCode and in GraphBuilder: a compile is a cold process, where the
+// JIT's inlining of an array builtin and its callback into these hot functions costs more than it saves.
+function indexGraph(graph: Graph): GraphIndex {
+  const size = valueIdBound(graph);
+  const producers = new Array<Node | undefined>(size).fill(undefined);
+  const users = new Array<Node[] | undefined>(size).fill(undefined);
+  const outputUses = new Array<number>(size).fill(0);
+  const types = new Array<TensorType | undefined>(size).fill(undefined);
+  const inputs = new Array<GraphInput | undefined>(size).fill(undefined);
+  for (let n = 0; n < graph.nodes.length; n++) {
+    const node = graph.nodes[n];
+    for (let i = 0; i < node.outputs.length; i++) {
+      const o = node.outputs[i];
+      producers[o.id] = node;
+      types[o.id] = o.type;
+    }
+    for (let i = 0; i < node.inputs.length; i++) {
+      const list = users[node.inputs[i]];
+      if (!list) users[node.inputs[i]] = [node]; // most values have one reader: no room for more
+      else if (!list.includes(node)) list.push(node);
+    }
+  }
+  for (const o of graph.outputs) outputUses[o.value] = (outputUses[o.value] ?? 0) + 1;
+  for (const input of graph.inputs) {
+    inputs[input.value.id] = input;
+    types[input.value.id] = input.value.type;
+  }
+  return { size, producers, users, outputUses, types, inputs };
 }
 
 /**
