@@ -87,7 +87,8 @@ export class GraphBuilder {
     return this.addNode(node.op, inputs, node.attrs, sameInputTypes ? outputTypes(node) : undefined);
   }
 
-  // Plain loops in this per-node path: see rewriteGraph on the JIT in a cold process.
+  // Plain loops in this per-node path: in a cold process, the JIT inlining array builtins and their
+  // callbacks costs more than it saves.
   private addNode(op: string, inputs: readonly (Value | number)[], attrs: Attrs, knownTypes?: readonly TensorType[]): Value[] {
     const ids: number[] = [];
     for (let i = 0; i < inputs.length; i++) {

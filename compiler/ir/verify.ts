@@ -29,7 +29,7 @@ export function verify(graph: Graph): void {
     names.add(input.name);
     define(input.value.id, input.value.type, () => `input ${input.name}`);
   }
-  // Plain loops: see rewriteGraph on the JIT in a cold process.
+  // Plain loops: in a cold process, the JIT inlining array builtins and callbacks costs more than it saves.
   for (let i = 0; i < graph.nodes.length; i++) {
     const node = graph.nodes[i];
     // Built only for a problem: most graphs have none, and this runs for every node.
