@@ -16,8 +16,8 @@ export class GraphBuilder {
   private readonly nodes: Node[] = [];
   private readonly outputs: GraphOutput[] = [];
   private readonly values: Value[] = []; // by id: ids are dense
-  // Nodes by op and first input: the few nodes of a bucket are compared by inputs and attrs.
-  private readonly interned = new Map<string, Map<number, Node[]>>();
+  // Nodes by first input id: the few nodes of a bucket are compared by op, inputs and attrs.
+  private readonly interned = new Map<number, Node[]>();
   private scope = ''; // the scopes `scoped` entered, joined by '.'
   private depth = 0;
 
@@ -97,13 +97,12 @@ export class GraphBuilder {
     }
     // Frozen attrs (a node's own, copied by a rewrite) are shared, not copied.
     const frozen = Object.isFrozen(attrs) ? attrs : Object.freeze({ ...attrs });
-    let byFirstInput = this.interned.get(op);
-    if (!byFirstInput) this.interned.set(op, (byFirstInput = new Map()));
-    const bucket = byFirstInput.get(ids.length > 0 ? ids[0] : -1);
+    const first = ids.length > 0 ? ids[0] : -1;
+    const bucket = this.interned.get(first);
     if (bucket) {
       for (let i = 0; i < bucket.length; i++) {
         const n = bucket[i];
-        if (sameIds(n.inputs, ids) && (n.attrs === frozen || formatAttrs(n.attrs) === formatAttrs(frozen))) return [...n.outputs];
+        if (n.op === op && sameIds(n.inputs, ids) && (n.attrs === frozen || formatAttrs(n.attrs) === formatAttrs(frozen))) return [...n.outputs];
       }
     }
     const outTypes = knownTypes ?? this.infer(op, ids, frozen);
@@ -119,7 +118,7 @@ export class GraphBuilder {
     });
     this.nodes.push(node);
     if (bucket) bucket.push(node);
-    else byFirstInput.set(ids.length > 0 ? ids[0] : -1, [node]);
+    else this.interned.set(first, [node]);
     return outputs;
   }
 
