@@ -122,9 +122,9 @@ export class GraphBuilder {
     return outputs;
   }
 
-  /** The op's output types for the types of values `ids`, interned. */
+  /** The op's output types for the types of values `ids`. */
   private infer(op: string, ids: readonly number[], attrs: Attrs): TensorType[] {
-    return getOp(op).infer(ids.map((id) => this.typeOf(id)), attrs).map((t) => tensorType(t.dtype, t.shape));
+    return getOp(op).infer(ids.map((id) => this.typeOf(id)), attrs);
   }
 
   /** Adds a single-output node. */

@@ -20,6 +20,7 @@ export interface OpDef {
   readonly name: string;
   /** One line: what the op computes. */
   readonly doc: string;
+  /** Output types, each made by tensorType (frozen and interned: the builder keeps them as they are). */
   infer(inputs: readonly TensorType[], attrs: Attrs): TensorType[];
   /** `bindings` holds the step's symbol sizes, for ops whose output shape names a symbol. */
   reference(inputs: readonly Tensor[], attrs: Attrs, bindings: Bindings): Tensor[];

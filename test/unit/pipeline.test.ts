@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileModel } from '../../compiler/compile-model.ts';
 import { loadConfig } from '../../compiler/config/parse-config.ts';
+import { tensorType } from '../../compiler/ir/types.ts';
 import { kernelsPerLayer } from '../../compiler/passes/schedule.ts';
 
 const v3 = loadConfig('configs/deepseek-v3.json');
@@ -24,6 +25,14 @@ describe.each(['fp8', 'none'] as const)('DeepSeek-V3 after the pipeline (act-qua
     for (const layer of [3, 30, 60]) expect(perLayer.get(layer)!.length).toBeLessThanOrEqual(16);
     expect(perLayer.get(3)!.map((k) => k.op)).toContain('mla_absorbed_attention');
     expect(perLayer.get(3)!.map((k) => k.op)).toContain('grouped_gemm');
+  });
+
+  it('gives every value an interned type (the builder keeps the types ops infer as they are)', () => {
+    for (const p of phases) {
+      for (const graph of [p.model, ...p.run.steps.map((s) => s.graph)]) {
+        for (const node of graph.nodes) for (const o of node.outputs) expect(tensorType(o.type.dtype, o.type.shape)).toBe(o.type);
+      }
+    }
   });
 
   it('keeps prefill attention expanded and makes decode attention absorbed', () => {
