@@ -10,7 +10,7 @@ import type { ModelConfig } from '../config/model-config.ts';
 import type { DerivedRecipe, Graph } from '../ir/graph.ts';
 import type { DType } from '../ir/types.ts';
 import { DTYPE_BYTES } from '../ir/types.ts';
-import type { CheckpointDType, CheckpointTensor } from '../model/checkpoint-tensors.ts';
+import type { CheckpointDType } from '../model/checkpoint-tensors.ts';
 import { checkpointTensors } from '../model/checkpoint-tensors.ts';
 import { jsonText } from './json-text.ts';
 import type { NameList, NameRun } from './name-runs.ts';
@@ -82,54 +82,53 @@ export function manifestFile(config: ModelConfig, graphs: readonly Graph[]): Man
 
   const tensors = checkpointTensors(config);
   const position = new Map(tensors.map((t, i) => [t.name, i]));
-  const tensorOf = (name: string): CheckpointTensor => {
+  const positionOf = (name: string): number => {
     const at = position.get(name);
     if (at === undefined) throw new Error(`weight source ${name} is not a tensor of this config's checkpoint`);
-    return tensors[at];
+    return at;
   };
-  // Grouped by dtype then each dimension through nested maps; items kept with their checkpoint position.
-  const groups: { dtype: CheckpointDType; shape: readonly number[]; items: { at: number; item: string | NameRun }[] }[] = [];
-  const root = new Map<unknown, unknown>();
-  const add = (t: CheckpointTensor, item: string | NameRun) => {
-    let level = child(child(root, t.dtype), t.shape.length);
-    for (const d of t.shape) level = child(level, d);
-    let group = level.get('group') as (typeof groups)[number] | undefined;
-    if (!group) {
-      group = { dtype: t.dtype, shape: t.shape, items: [] };
-      level.set('group', group);
-      groups.push(group);
-    }
-    group.items.push({ at: position.get(typeof item === 'string' ? item : runName(item, 0, item.from))!, item });
+  const keyOf = (t: { dtype: string; shape: readonly number[] }) => `${t.dtype}[${t.shape.join(',')}]`;
+  // Groups by dtype and shape; each item kept with the checkpoint position of its first name.
+  const groups = new Map<string, { dtype: CheckpointDType; shape: readonly number[]; items: { at: number; item: string | NameRun }[] }>();
+  const add = (at: number, item: string | NameRun) => {
+    const t = tensors[at];
+    const key = keyOf(t);
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { dtype: t.dtype, shape: t.shape, items: [] }));
+    group.items.push({ at, item });
   };
   const seen = new Set<string>();
   for (const w of weights) {
     for (const item of w.recipe ? w.recipe.sources : [w.checkpoint!]) {
       if (typeof item === 'string') {
-        if (!seen.has(item)) add(tensorOf(item), item);
+        if (!seen.has(item)) add(positionOf(item), item);
         seen.add(item);
         continue;
       }
       // A run's names differ only in their expert number: the first and last of each template
       // stand for the rest. It joins one group whole when its templates share dtype and shape.
-      const kinds = item.each.map((_, k) => {
-        const first = tensorOf(runName(item, k, item.from));
-        const last = tensorOf(runName(item, k, item.from + item.count - 1));
-        if (first.dtype !== last.dtype || first.shape.join() !== last.shape.join()) throw new Error(`weight ${w.name}: the tensors of ${item.each[k]} differ in dtype or shape`);
+      const firsts = item.each.map((_, k) => {
+        const first = positionOf(runName(item, k, item.from));
+        if (keyOf(tensors[first]) !== keyOf(tensors[positionOf(runName(item, k, item.from + item.count - 1))])) {
+          throw new Error(`weight ${w.name}: the tensors of ${item.each[k]} differ in dtype or shape`);
+        }
         return first;
       });
-      const alike = kinds.every((t) => t.dtype === kinds[0].dtype && t.shape.join() === kinds[0].shape.join());
+      const alike = firsts.every((at) => keyOf(tensors[at]) === keyOf(tensors[firsts[0]]));
       const runs = alike ? [item] : item.each.map((t) => ({ each: [t], from: item.from, count: item.count }));
       runs.forEach((run, k) => {
         const key = `${run.each.join()}|${run.from}|${run.count}`;
-        if (!seen.has(key)) add(kinds[k], run);
+        if (!seen.has(key)) add(firsts[k], run);
         seen.add(key);
       });
     }
   }
-  const keyOf = (g: { dtype: string; shape: readonly number[] }) => `${g.dtype}[${g.shape.join(',')}]`;
-  const sources = groups
-    .sort((a, b) => compare(keyOf(a), keyOf(b)))
-    .map(({ dtype, shape, items }) => ({ dtype, shape, names: inCheckpointOrder(items) }));
+  const sources = [...groups.keys()]
+    .sort(compare)
+    .map((key) => {
+      const { dtype, shape, items } = groups.get(key)!;
+      return { dtype, shape, names: inCheckpointOrder(items) };
+    });
   return { format: MANIFEST_FORMAT, weights, sources, totalBytes: weights.reduce((a, w) => a + w.bytes, 0) };
 }
 
@@ -165,12 +164,6 @@ export function parseManifest(json: ManifestFile): Manifest {
     weights: json.weights.map((w) => (w.recipe ? { ...w, recipe: { ...w.recipe, sources: expandNames(w.recipe.sources) } } : (w as ManifestWeight))),
     sources: json.sources.map((g) => ({ ...g, names: expandNames(g.names) })),
   };
-}
-
-function child(level: Map<unknown, unknown>, key: unknown): Map<unknown, unknown> {
-  let next = level.get(key) as Map<unknown, unknown> | undefined;
-  if (!next) level.set(key, (next = new Map()));
-  return next;
 }
 
 function compare(a: string, b: string): number {
