@@ -23,12 +23,8 @@ export interface IndexFacts {
 // every command that imports this module.
 const require = createRequire(import.meta.url);
 
-export function loadTsMorph(): typeof TsMorph {
-  return require('ts-morph') as typeof TsMorph;
-}
-
 export function indexSource(facts: IndexFacts): string {
-  const { IndentationText, NewLineKind, Project, QuoteKind, VariableDeclarationKind } = loadTsMorph();
+  const { IndentationText, NewLineKind, Project, QuoteKind, VariableDeclarationKind } = require('ts-morph') as typeof TsMorph;
   const project = new Project({
     useInMemoryFileSystem: true,
     manipulationSettings: { indentationText: IndentationText.TwoSpaces, newLineKind: NewLineKind.LineFeed, quoteKind: QuoteKind.Single },

@@ -7,7 +7,7 @@ import { printGraph } from '../../ir/print.ts';
 import { buildPackageKernels } from '../../package/build-kernels.ts';
 import { dialectFor } from '../../package/dialect-for.ts';
 import { generatePackage, indexFacts } from '../../package/generate-package.ts';
-import { startIndexWriter } from '../../package/index-writer.ts';
+import { writeIndexOnWorker } from '../../package/index-writer.ts';
 import { checkPackageDir, writePackage } from '../../package/write-package.ts';
 import { phaseReport, phaseSummary } from '../../report/compile-report.ts';
 import { ProgressBar } from '../../../runtime/src/progress-bar.ts';
@@ -63,9 +63,7 @@ export function registerCompile(program: Command): void {
       const config = loadConfig(configFile);
       const packageOptions = dialect && ({ model, dialect, actQuant, disabledPasses: flags.disablePass } as const);
       // index.ts is written with ts-morph, slow to load: on a worker thread, beside the compile.
-      const indexWriter = packageOptions ? startIndexWriter() : undefined;
-      const indexSource = packageOptions && indexWriter?.write(indexFacts(config, packageOptions));
-      indexSource?.catch(() => {}); // awaited below; a failure before then is not unhandled
+      const index = packageOptions ? writeIndexOnWorker(indexFacts(config, packageOptions)) : undefined;
       try {
         const phases = compileModel(config, { actQuant, disabledPasses: flags.disablePass });
         if (flags.dumpIr) dumpIr(flags.dumpIr, phases);
@@ -79,14 +77,14 @@ export function registerCompile(program: Command): void {
           const dense = r.kernelsPerDenseLayer ? `, ${r.kernelsPerDenseLayer.kernels} per dense layer` : '';
           process.stderr.write(`${r.phase}: ${r.opsBeforeFusion} ops → ${r.opsAfterFusion} after fusion, ${r.kernels} kernels${dense}${moe}\n`);
         }
-        if (!out || !packageOptions) return;
+        if (!out || !packageOptions || !index) return;
 
-        const files = generatePackage(config, phases, { ...packageOptions, indexSource: await indexSource });
+        const files = generatePackage(config, phases, { ...packageOptions, indexSource: await index.source });
         writePackage(out, files);
         const kernels = [...files.keys()].filter((f) => f.startsWith('kernels/')).length;
         process.stderr.write(`wrote ${out}: ${kernels} kernel sources for ${dialect.target} ${dialect.arch}, plan.json, manifest.json, index.ts\n`);
       } finally {
-        await indexWriter?.close();
+        await index?.stop();
       }
       if (out && flags.build) await buildKernels(out, jobs);
     });
