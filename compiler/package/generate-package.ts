@@ -30,13 +30,19 @@ export interface PackageOptions {
   readonly actQuant: 'fp8' | 'none';
   readonly disabledPasses: readonly string[];
   readonly kernels?: PlanOptions;
-  /** index.ts when it was written elsewhere from `indexFacts` (compile does, on a worker thread: index-writer.ts); else written here. */
-  readonly indexSource?: string;
 }
 
 export type PackageFiles = ReadonlyMap<string, string>;
 
 export function generatePackage(config: ModelConfig, phases: readonly CompiledPhase[], options: PackageOptions): PackageFiles {
+  return new Map(generatePackageWithoutIndex(config, phases, options)).set('index.ts', indexSource(indexFacts(config, options)));
+}
+
+/**
+ * Every file but index.ts, which depends on `indexFacts` alone: compile has it written on a worker
+ * thread (index-writer.ts) while this runs, and adds it last.
+ */
+export function generatePackageWithoutIndex(config: ModelConfig, phases: readonly CompiledPhase[], options: PackageOptions): Map<string, string> {
   const { dialect: d, model } = options;
   const kernelPlans = phases.map((p) => planKernels(p.schedule, d, options.kernels));
   const instances = new Map<string, KernelInstance>();
@@ -58,7 +64,6 @@ export function generatePackage(config: ModelConfig, phases: readonly CompiledPh
   };
   const files = new Map<string, string>();
   files.set('package.json', jsonText(packageJson(model, plan)));
-  files.set('index.ts', options.indexSource ?? indexSource(indexFacts(config, options)));
   files.set('plan.json', jsonText(plan));
   files.set('manifest.json', manifestText(manifestFile(config, phases.map((p) => p.schedule.graph))));
   files.set('tuning.json', jsonText(tuningFile(plan, names.map((n) => instances.get(n)!))));

@@ -6,7 +6,7 @@ import { loadConfig } from '../../config/parse-config.ts';
 import { printGraph } from '../../ir/print.ts';
 import { buildPackageKernels } from '../../package/build-kernels.ts';
 import { dialectFor } from '../../package/dialect-for.ts';
-import { generatePackage, indexFacts } from '../../package/generate-package.ts';
+import { generatePackageWithoutIndex, indexFacts } from '../../package/generate-package.ts';
 import { writeIndexOnWorker } from '../../package/index-writer.ts';
 import { checkPackageDir, writePackage } from '../../package/write-package.ts';
 import { phaseReport, phaseSummary } from '../../report/compile-report.ts';
@@ -79,7 +79,7 @@ export function registerCompile(program: Command): void {
         }
         if (!out || !packageOptions || !index) return;
 
-        const files = generatePackage(config, phases, { ...packageOptions, indexSource: await index.source });
+        const files = generatePackageWithoutIndex(config, phases, packageOptions).set('index.ts', await index.source);
         writePackage(out, files);
         const kernels = [...files.keys()].filter((f) => f.startsWith('kernels/')).length;
         process.stderr.write(`wrote ${out}: ${kernels} kernel sources for ${dialect.target} ${dialect.arch}, plan.json, manifest.json, index.ts\n`);
