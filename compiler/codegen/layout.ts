@@ -8,6 +8,7 @@
  * bakes the strides.
  */
 import type { Graph } from '../ir/graph.ts';
+import { valueTypes } from '../ir/graph.ts';
 import type { Dim, Shape, Sym } from '../ir/types.ts';
 import { VIEW_OPS } from '../passes/schedule.ts';
 
@@ -88,14 +89,18 @@ export function reshapeStrides(from: Shape, strides: readonly Mono[], to: Shape)
   return out;
 }
 
-/** The layout of every value of the graph: contiguous for inputs and kernel outputs, derived through views. */
-export function layoutsOf(graph: Graph): Map<number, Layout> {
+/**
+ * The layout of every value of the graph: contiguous for inputs and kernel outputs, derived
+ * through views. Made once per graph (graphs are frozen): kernel planning, plan.json and the
+ * sampler check all ask.
+ */
+export function layoutsOf(graph: Graph): ReadonlyMap<number, Layout> {
+  const known = layoutsOfGraph.get(graph);
+  if (known) return known;
   const layouts = new Map<number, Layout>();
   for (const i of graph.inputs) layouts.set(i.value.id, { offset: 0, strides: contiguousStrides(i.value.type.shape) });
-  const types = new Map<number, Shape>();
-  for (const i of graph.inputs) types.set(i.value.id, i.value.type.shape);
+  const types = valueTypes(graph);
   for (const node of graph.nodes) {
-    for (const o of node.outputs) types.set(o.id, o.type.shape);
     if (!VIEW_OPS.has(node.op)) {
       for (const o of node.outputs) layouts.set(o.id, { offset: 0, strides: contiguousStrides(o.type.shape) });
       continue;
@@ -107,8 +112,10 @@ export function layoutsOf(graph: Graph): Map<number, Layout> {
       if (last.syms.length > 0) throw new Error('slice along a symbolic stride');
       layouts.set(out.id, { offset: src.offset + (node.attrs.start as number) * last.coef, strides: src.strides });
     } else {
-      layouts.set(out.id, { offset: src.offset, strides: reshapeStrides(types.get(node.inputs[0])!, src.strides, out.type.shape) });
+      layouts.set(out.id, { offset: src.offset, strides: reshapeStrides(types.get(node.inputs[0])!.shape, src.strides, out.type.shape) });
     }
   }
+  layoutsOfGraph.set(graph, layouts);
   return layouts;
 }
+const layoutsOfGraph = new WeakMap<Graph, Map<number, Layout>>();

@@ -59,10 +59,14 @@ export function formatAttrs(attrs: Attrs): string {
   return keys.map((k) => `${k}=${JSON.stringify(attrs[k])}`).join(', ');
 }
 
-/** Map from value id to its type, over inputs and node outputs. */
-export function valueTypes(graph: Graph): Map<number, TensorType> {
-  const types = new Map<number, TensorType>();
+/** Map from value id to its type, over inputs and node outputs; made once per graph (graphs are frozen). */
+export function valueTypes(graph: Graph): ReadonlyMap<number, TensorType> {
+  let types = typesOfGraph.get(graph);
+  if (types) return types;
+  types = new Map<number, TensorType>();
   for (const input of graph.inputs) types.set(input.value.id, input.value.type);
   for (const node of graph.nodes) for (const o of node.outputs) types.set(o.id, o.type);
+  typesOfGraph.set(graph, types);
   return types;
 }
+const typesOfGraph = new WeakMap<Graph, Map<number, TensorType>>();

@@ -10,7 +10,7 @@ import type { ModelConfig } from '../config/model-config.ts';
 import type { DerivedRecipe, Graph } from '../ir/graph.ts';
 import type { DType } from '../ir/types.ts';
 import { DTYPE_BYTES } from '../ir/types.ts';
-import type { CheckpointDType } from '../model/checkpoint-tensors.ts';
+import type { CheckpointDType, CheckpointTensor } from '../model/checkpoint-tensors.ts';
 import { checkpointTensors } from '../model/checkpoint-tensors.ts';
 import { jsonText } from './json-text.ts';
 import type { NameList, NameRun } from './name-runs.ts';
@@ -81,7 +81,7 @@ export function manifestFile(config: ModelConfig, graphs: readonly Graph[]): Man
   const weights = [...byName.values()].sort((a, b) => compare(a.name, b.name));
 
   const tensors = checkpointTensors(config);
-  const position = new Map(tensors.map((t, i) => [t.name, i]));
+  const position = checkpointPositions(tensors, weights);
   const positionOf = (name: string): number => {
     const at = position.get(name);
     if (at === undefined) throw new Error(`weight source ${name} is not a tensor of this config's checkpoint`);
@@ -130,6 +130,35 @@ export function manifestFile(config: ModelConfig, graphs: readonly Graph[]): Man
       return { dtype, shape, names: inCheckpointOrder(items) };
     });
   return { format: MANIFEST_FORMAT, weights, sources, totalBytes: weights.reduce((a, w) => a + w.bytes, 0) };
+}
+
+/**
+ * Where in the checkpoint each name the manifest looks up is: the single sources and the first
+ * and last name of each run. V3 has 91k tensors and the runs stand for nearly all of them, so an
+ * expert's tensors are first only looked at for the expert numbers that begin or end a run; the
+ * rest are searched only when a name is still missing (a single expert tensor outside any run).
+ */
+function checkpointPositions(tensors: readonly CheckpointTensor[], weights: ManifestFile['weights']): Map<string, number> {
+  const wanted = new Set<string>();
+  const experts = new Set<number>();
+  for (const w of weights) {
+    for (const item of w.recipe ? w.recipe.sources : [w.checkpoint!]) {
+      if (typeof item === 'string') {
+        wanted.add(item);
+        continue;
+      }
+      for (const n of [item.from, item.from + item.count - 1]) {
+        experts.add(n);
+        for (let k = 0; k < item.each.length; k++) wanted.add(runName(item, k, n));
+      }
+    }
+  }
+  const position = new Map<string, number>();
+  tensors.forEach((t, at) => {
+    if ((t.expert === undefined || experts.has(t.expert)) && wanted.has(t.name)) position.set(t.name, at);
+  });
+  if (position.size < wanted.size) tensors.forEach((t, at) => wanted.has(t.name) && position.set(t.name, at));
+  return position;
 }
 
 /** A group's items by checkpoint position, with stretches of single names made runs where they form one (the layers' norms). */

@@ -14,9 +14,10 @@ export interface NameRun {
 
 export type NameList = readonly (string | NameRun)[];
 
-interface Numbered {
-  /** The name with `{}` in place of its last number. */
-  readonly template: string;
+/** Where a name's last number is: …experts.17.gate_proj.weight has n 17 at [start, end). */
+interface NumberSpan {
+  readonly start: number;
+  readonly end: number;
   readonly n: number;
 }
 
@@ -25,7 +26,7 @@ interface Numbered {
  * null when there is none, it has a leading zero, or the name already holds `{}`. A scan from the
  * end, not a regex: it runs on each of V3's 90k expert tensor names.
  */
-function numbered(name: string): Numbered | null {
+function numberSpan(name: string): NumberSpan | null {
   let end = name.length - 1;
   while (end >= 0 && !isDigit(name.charCodeAt(end))) end--;
   let start = end;
@@ -33,7 +34,9 @@ function numbered(name: string): Numbered | null {
   if (end < 0 || start === 0 || name[start - 1] !== '.' || name[end + 1] !== '.') return null;
   if (end > start && name[start] === '0') return null;
   if (name.includes('{}')) return null;
-  return { template: `${name.slice(0, start)}{}${name.slice(end + 1)}`, n: Number(name.slice(start, end + 1)) };
+  let n = 0;
+  for (let k = start; k <= end; k++) n = n * 10 + name.charCodeAt(k) - 48;
+  return { start, end: end + 1, n };
 }
 
 function isDigit(c: number): boolean {
@@ -42,18 +45,18 @@ function isDigit(c: number): boolean {
 
 /** The shortest description this scheme gives: for each position, the longest run of width 1 or 2. */
 export function compressNames(names: readonly string[]): NameList {
-  const parts = names.map(numbered);
+  const spans = names.map(numberSpan);
   const out: (string | NameRun)[] = [];
   let i = 0;
   while (i < names.length) {
     // A run needs three steps; of two, the one covering more names (width 1 on a tie).
-    const one = runLength(parts, i, 1);
-    const two = runLength(parts, i, 2);
+    const one = runLength(names, spans, i, 1);
+    const two = runLength(names, spans, i, 2);
     const width = two >= 3 && two * 2 > (one >= 3 ? one : 0) ? 2 : 1;
     const count = width === 2 ? two : one;
     if (count >= 3) {
-      const each = parts.slice(i, i + width).map((p) => p!.template);
-      out.push({ each, from: parts[i]!.n, count });
+      const each = names.slice(i, i + width).map((name, k) => `${name.slice(0, spans[i + k]!.start)}{}${name.slice(spans[i + k]!.end)}`);
+      out.push({ each, from: spans[i]!.n, count });
       i += count * width;
     } else {
       out.push(names[i++]);
@@ -65,17 +68,27 @@ export function compressNames(names: readonly string[]): NameList {
 /**
  * How many steps of `width` names from `i` repeat the first step's templates with the number
  * going up by one each step (the names within a step share their number); 0 if none can start.
+ * Names are matched by the text around their number, not by building each one's template.
  */
-function runLength(parts: readonly (Numbered | null)[], i: number, width: number): number {
-  if (i + width > parts.length) return 0;
-  const first = parts[i];
+function runLength(names: readonly string[], spans: readonly (NumberSpan | null)[], i: number, width: number): number {
+  if (i + width > names.length) return 0;
+  const first = spans[i];
   if (!first) return 0;
-  for (let k = 1; k < width; k++) if (parts[i + k]?.n !== first.n) return 0;
+  for (let k = 1; k < width; k++) if (spans[i + k]?.n !== first.n) return 0;
+  const heads: string[] = [];
+  const tails: string[] = [];
+  for (let k = 0; k < width; k++) {
+    heads.push(names[i + k].slice(0, spans[i + k]!.start));
+    tails.push(names[i + k].slice(spans[i + k]!.end));
+  }
   let count = 1;
-  for (; i + (count + 1) * width <= parts.length; count++) {
+  for (; i + (count + 1) * width <= names.length; count++) {
     for (let k = 0; k < width; k++) {
-      const p = parts[i + count * width + k];
-      if (!p || p.template !== parts[i + k]!.template || p.n !== first.n + count) return count;
+      const j = i + count * width + k;
+      const span = spans[j];
+      const name = names[j];
+      if (!span || span.n !== first.n + count || span.start !== heads[k].length || name.length - span.end !== tails[k].length) return count;
+      if (!name.startsWith(heads[k]) || !name.endsWith(tails[k])) return count;
     }
   }
   return count;
