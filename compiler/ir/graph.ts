@@ -1,3 +1,4 @@
+import type { NameList } from './name-runs.ts';
 import type { TensorType } from './types.ts';
 
 export type AttrValue = number | string | boolean | null | readonly (number | string)[];
@@ -18,7 +19,8 @@ export type InputRole = 'weight' | 'activation' | 'cache';
 export interface DerivedRecipe {
   /** What the loader does, e.g. "interleave-rows", "split-kv-b". */
   readonly kind: string;
-  readonly sources: readonly string[];
+  /** The checkpoint tensors it reads, in order; expert stacks as name runs (name-runs.ts). */
+  readonly sources: NameList;
   readonly attrs: Attrs;
 }
 

@@ -1,4 +1,5 @@
 import type { Graph, GraphInput } from './graph.ts';
+import { expandNames } from './name-runs.ts';
 import { applyRecipe } from './recipes.ts';
 import { getOp } from './op.ts';
 import './ops/index.ts';
@@ -32,7 +33,7 @@ export function interpret(graph: Graph, inputs: ReadonlyMap<string, Tensor>): Ma
 /** A derived weight made from the checkpoint tensors it names, as the loader would make it. */
 function derive(input: GraphInput, inputs: ReadonlyMap<string, Tensor>): Tensor {
   if (!input.recipe) throw new Error(`interpret: no tensor given for input ${input.name}`);
-  const sources = input.recipe.sources.map((name) => {
+  const sources = expandNames(input.recipe.sources).map((name) => {
     const t = inputs.get(name);
     if (!t) throw new Error(`interpret: derived weight ${input.name} needs ${name}, which was not given`);
     return t;

@@ -1,5 +1,6 @@
 import type { Graph } from './graph.ts';
 import { formatAttrs } from './graph.ts';
+import { formatNames } from './name-runs.ts';
 import { formatType } from './types.ts';
 
 /**
@@ -9,7 +10,7 @@ import { formatType } from './types.ts';
 export function printGraph(graph: Graph): string {
   const lines = [`graph ${graph.phase} {`];
   for (const input of graph.inputs) {
-    const recipe = input.recipe ? ` = ${input.recipe.kind}(${input.recipe.sources.join(', ')}) {${formatAttrs(input.recipe.attrs)}}` : '';
+    const recipe = input.recipe ? ` = ${input.recipe.kind}(${formatNames(input.recipe.sources)}) {${formatAttrs(input.recipe.attrs)}}` : '';
     lines.push(`  input %${input.value.id}: ${formatType(input.value.type)} ${input.role} "${input.name}"${recipe}`);
   }
   for (const node of graph.nodes) {

@@ -19,7 +19,7 @@ function defineRecipe(def: RecipeDef): void {
   recipes.set(def.kind, def);
 }
 
-export function applyRecipe(recipe: DerivedRecipe, sources: readonly Tensor[]): Tensor {
+export function applyRecipe(recipe: Pick<DerivedRecipe, 'kind' | 'attrs'>, sources: readonly Tensor[]): Tensor {
   const def = recipes.get(recipe.kind);
   if (!def) throw new Error(`unknown weight recipe ${recipe.kind}`);
   return def.apply(sources, recipe.attrs);
@@ -92,7 +92,7 @@ defineRecipe({
     if (typeof attrs.each === 'string') {
       const arity = attrs.arity as number;
       for (let i = 0; i < sources.length; i += arity) {
-        parts.push(applyRecipe({ kind: attrs.each, sources: [], attrs }, sources.slice(i, i + arity)));
+        parts.push(applyRecipe({ kind: attrs.each, attrs }, sources.slice(i, i + arity)));
       }
     } else {
       parts.push(...sources);

@@ -2,6 +2,7 @@ import type { ModelConfig } from '../config/model-config.ts';
 import { isMoeLayer } from '../config/model-config.ts';
 import { GraphBuilder } from '../ir/builder.ts';
 import type { Graph, Phase, Value } from '../ir/graph.ts';
+import { nameRun } from '../ir/name-runs.ts';
 import '../ir/ops/index.ts';
 import type { Dim } from '../ir/types.ts';
 import { ropeAttrs, softmaxScale } from './rope-attrs.ts';
@@ -40,27 +41,6 @@ export const DEFAULT_MODEL_OPTIONS: ModelOptions = Object.freeze({ actQuant: 'fp
 /** Names of a layer's KV cache inputs and outputs. */
 export function cacheNames(layer: number): { cKv: string; kPe: string } {
   return { cKv: `cache.${layer}.c_kv`, kPe: `cache.${layer}.k_pe` };
-}
-
-const expertNamesByConfig = new WeakMap<ModelConfig, Map<string, readonly string[]>>();
-
-/**
- * `${p}.experts.${e}.${proj}.${suffix}` for every routed expert e. DeepSeek-V3 has ~89k such names,
- * so both phases of a config share one list, and each name is `head + e + tail` over two shared
- * pieces: a template literal would build a fresh tree of five pieces per name, ~3x the memory
- * for every GC to copy.
- */
-function expertNames(c: ModelConfig, p: string, proj: string, suffix: string): readonly string[] {
-  let lists = expertNamesByConfig.get(c);
-  if (!lists) expertNamesByConfig.set(c, (lists = new Map()));
-  const head = `${p}.experts.`;
-  const tail = `.${proj}.${suffix}`;
-  let names = lists.get(head + tail);
-  if (!names) {
-    names = Object.freeze(Array.from({ length: c.nRoutedExperts }, (_, e) => head + e + tail));
-    lists.set(head + tail, names);
-  }
-  return names;
 }
 
 class ModelBuilder {
@@ -148,7 +128,8 @@ class ModelBuilder {
    */
   private stackedExperts(p: string, proj: string, outDim: number, inDim: number): Value[] {
     const { c, g } = this;
-    const stack = (suffix: string) => ({ kind: 'stack', sources: expertNames(c, p, proj, suffix), attrs: {} });
+    // The per-expert names as one run (`….experts.{}.gate_proj.weight` from 0): V3 has ~89k of them.
+    const stack = (suffix: string) => ({ kind: 'stack', sources: nameRun(`${p}.experts.{}.${proj}.${suffix}`, 0, c.nRoutedExperts), attrs: {} });
     const q = c.quantization;
     const E = c.nRoutedExperts;
     if (!q) return [g.input(`${p}.experts.${proj}.weight`, 'weight', 'bf16', [E, outDim, inDim], stack('weight'))];

@@ -13,8 +13,8 @@ import { DTYPE_BYTES } from '../ir/types.ts';
 import type { CheckpointDType, CheckpointTensor } from '../model/checkpoint-tensors.ts';
 import { checkpointTensors } from '../model/checkpoint-tensors.ts';
 import { jsonText } from './json-text.ts';
-import type { NameList, NameRun } from './name-runs.ts';
-import { compressNames, expandNames } from './name-runs.ts';
+import type { NameList, NameRun } from '../ir/name-runs.ts';
+import { canonicalNames, expandNames } from '../ir/name-runs.ts';
 
 export const MANIFEST_FORMAT = 'dsv3c-manifest/2';
 
@@ -27,7 +27,12 @@ export interface ManifestWeight {
   /** Set when the weight is a checkpoint tensor stored as the kernels read it. */
   readonly checkpoint?: string;
   /** Set when the weight is derived from checkpoint tensors at load time. */
-  readonly recipe?: DerivedRecipe;
+  readonly recipe?: ManifestRecipe;
+}
+
+/** A derived weight's recipe with its sources spelled out, as the loader reads them. */
+export interface ManifestRecipe extends Omit<DerivedRecipe, 'sources'> {
+  readonly sources: readonly string[];
 }
 
 /** Checkpoint tensors of one dtype and shape (grouped: DeepSeek-V3 reads 90,427 tensors of 17 kinds). */
@@ -48,7 +53,7 @@ export interface Manifest {
 
 /** manifest.json as written: every list of tensor names as name runs. */
 export interface ManifestFile extends Omit<Manifest, 'weights' | 'sources'> {
-  readonly weights: readonly (Omit<ManifestWeight, 'recipe'> & { readonly recipe?: Omit<DerivedRecipe, 'sources'> & { readonly sources: NameList } })[];
+  readonly weights: readonly (Omit<ManifestWeight, 'recipe'> & { readonly recipe?: DerivedRecipe })[];
   readonly sources: readonly (Omit<ManifestSourceGroup, 'names'> & { readonly names: NameList })[];
 }
 
@@ -75,7 +80,7 @@ export function manifestFile(config: ModelConfig, graphs: readonly Graph[]): Man
       const bytes = shape.reduce((a, d) => a * d, DTYPE_BYTES[input.value.type.dtype]);
       const base = { name: input.name, dtype: input.value.type.dtype, shape, bytes };
       const { recipe } = input;
-      byName.set(input.name, recipe ? { ...base, recipe: { ...recipe, sources: compressNames(recipe.sources) } } : { ...base, checkpoint: input.name });
+      byName.set(input.name, recipe ? { ...base, recipe } : { ...base, checkpoint: input.name });
     }
   }
   const weights = [...byName.values()].sort((a, b) => compare(a.name, b.name));
@@ -163,18 +168,7 @@ function checkpointPositions(tensors: readonly CheckpointTensor[], weights: Mani
 
 /** A group's items by checkpoint position, with stretches of single names made runs where they form one (the layers' norms). */
 function inCheckpointOrder(items: { at: number; item: string | NameRun }[]): NameList {
-  const out: (string | NameRun)[] = [];
-  let names: string[] = [];
-  for (const { item } of items.sort((a, b) => a.at - b.at)) {
-    if (typeof item === 'string') {
-      names.push(item);
-      continue;
-    }
-    out.push(...compressNames(names), item);
-    names = [];
-  }
-  out.push(...compressNames(names));
-  return out;
+  return canonicalNames(items.sort((a, b) => a.at - b.at).map((i) => i.item));
 }
 
 function runName(run: NameRun, k: number, n: number): string {

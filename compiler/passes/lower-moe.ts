@@ -1,6 +1,8 @@
 import type { ModelConfig } from '../config/model-config.ts';
 import type { Node, Value } from '../ir/graph.ts';
 import { expertOperandCount } from '../ir/ops/moe.ts';
+import type { NameList } from '../ir/name-runs.ts';
+import { canonicalNames, firstName, interleaveNames, nameCount } from '../ir/name-runs.ts';
 import { gemmAttrs } from '../ir/ops/gemm.ts';
 import type { RewriteContext } from './rewrite.ts';
 import { activationSource, gcd, linearWeightInputs, producedBy, usersOf, weightPrefix } from './match.ts';
@@ -68,7 +70,7 @@ function lower(node: Node, ctx: RewriteContext, config: ModelConfig): (Value | n
   // The model's stacks are recipes over the per-expert checkpoint tensors: their sources, per stack.
   const stackSources = node.inputs.slice(3).map((id) => {
     const sources = ctx.recipe(id)?.sources;
-    if (!sources || sources.length !== E) throw new Error(`lower-moe: ${node.scope}: expert operand ${ctx.inputName(id)} is not a stack of ${E} checkpoint tensors`);
+    if (!sources || nameCount(sources) !== E) throw new Error(`lower-moe: ${node.scope}: expert operand ${ctx.inputName(id)} is not a stack of ${E} checkpoint tensors`);
     return sources;
   });
   if (stackSources.length !== expertOperandCount(quantized)) return undefined;
@@ -78,18 +80,18 @@ function lower(node: Node, ctx: RewriteContext, config: ModelConfig): (Value | n
   // A projection's checkpoint names over the experts, the shared one last; part 0 weights, 1 scales.
   const perPart = quantized ? 2 : 1;
   const sharedNames = shared && [shared.gate, shared.up, shared.down];
-  const names = (proj: number, part: number): readonly string[] => {
+  const names = (proj: number, part: number): NameList => {
     const routed = stackSources[proj * perPart + part];
-    return sharedNames ? [...routed, sharedNames[proj][part]] : routed;
+    return sharedNames ? canonicalNames([...routed, sharedNames[proj][part]]) : routed;
   };
   const experts = E + (shared ? 1 : 0);
 
-  const p = weightPrefix(stackSources[0][0]).replace(/\.experts\.0\.gate_proj$/, '');
+  const p = weightPrefix(firstName(stackSources[0])!).replace(/\.experts\.0\.gate_proj$/, '');
   const blockN = node.attrs.blockN as number;
   const blockK = node.attrs.blockK as number;
   const group = gcd(I, quantized ? blockN : 128); // gate/up rows interleave in groups that never straddle a scale block
   const gateUp = b.input(`${p}.experts.gate_up.weight`, 'weight', quantized ? 'fp8e4m3' : 'bf16', [experts, 2 * I, H], {
-    kind: 'stack', sources: interleave(names(GATE, 0), names(UP, 0)), attrs: { each: 'interleave-rows', arity: 2, group },
+    kind: 'stack', sources: interleaveNames(names(GATE, 0), names(UP, 0)), attrs: { each: 'interleave-rows', arity: 2, group },
   });
   const down = b.input(`${p}.experts.down.weight`, 'weight', quantized ? 'fp8e4m3' : 'bf16', [experts, H, I], {
     kind: 'stack', sources: names(DOWN, 0), attrs: {},
@@ -99,7 +101,7 @@ function lower(node: Node, ctx: RewriteContext, config: ModelConfig): (Value | n
     const kbH = Math.ceil(H / blockK);
     scales.push(
       b.input(`${p}.experts.gate_up.weight_scale_inv`, 'weight', 'f32', [experts, 2 * Math.ceil(I / group), kbH], {
-        kind: 'stack', sources: interleave(names(GATE, 1), names(UP, 1)), attrs: { each: 'interleave-row-scales', arity: 2, group, blockN, rows: I },
+        kind: 'stack', sources: interleaveNames(names(GATE, 1), names(UP, 1)), attrs: { each: 'interleave-row-scales', arity: 2, group, blockN, rows: I },
       }),
       b.input(`${p}.experts.down.weight_scale_inv`, 'weight', 'f32', [experts, Math.ceil(H / blockN), Math.ceil(I / blockK)], {
         kind: 'stack', sources: names(DOWN, 1), attrs: {},
@@ -119,11 +121,4 @@ function lower(node: Node, ctx: RewriteContext, config: ModelConfig): (Value | n
   const combined = b.add1('moe_combine', [y, rowSlot, weights], dispatchAttrs);
   if (shared) ctx.replace(shared.add.outputs[0].id, combined);
   return [combined];
-}
-
-/** a[0], b[0], a[1], b[1], …: each expert's gate and up side by side. */
-function interleave(a: readonly string[], b: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < a.length; i++) out.push(a[i], b[i]);
-  return out;
 }

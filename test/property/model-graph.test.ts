@@ -1,6 +1,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import { parseConfig } from '../../compiler/config/parse-config.ts';
+import { expandNames } from '../../compiler/ir/name-runs.ts';
 import { verify } from '../../compiler/ir/verify.ts';
 import { buildModel } from '../../compiler/model/build-model.ts';
 import { checkpointTensors } from '../../compiler/model/checkpoint-tensors.ts';
@@ -18,7 +19,7 @@ describe('model graph', () => {
       const read = new Set<string>();
       for (const w of weights) {
         // A routed expert projection is one stack [E, out, in] of the per-expert tensors.
-        const sources = w.recipe ? w.recipe.sources : [w.name];
+        const sources = w.recipe ? expandNames(w.recipe.sources) : [w.name];
         if (w.recipe) expect(w.recipe.kind, w.name).toBe('stack');
         for (const name of sources) {
           const t = stored.get(name);

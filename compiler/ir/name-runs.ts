@@ -1,9 +1,13 @@
 /**
- * Lists of tensor names as they are written to manifest.json: a run of names that differ only in
- * their last number (the expert index), one or more names per step, is one entry
- * `{ "each": ["model.layers.3.mlp.experts.{}.gate_proj.weight", "….{}.up_proj.weight"], "from": 0, "count": 256 }`,
- * which stands for gate_0, up_0, gate_1, up_1, …; other names stay as they are. DeepSeek-V3's
- * manifest lists 90k expert tensors twice: this keeps it a few hundred KiB, readable and diffable.
+ * Lists of checkpoint tensor names as recipes carry them and manifest.json writes them: a run of
+ * names that differ only in their last number (the expert index), one or more names per step, is
+ * one entry `{ "each": ["model.layers.3.mlp.experts.{}.gate_proj.weight", "….{}.up_proj.weight"],
+ * "from": 0, "count": 256 }`, which stands for gate_0, up_0, gate_1, up_1, …; other names stay as
+ * they are. DeepSeek-V3 reads 90k expert tensors: as runs, the compiler never spells them out
+ * and the manifest stays a few hundred KiB, readable and diffable.
+ *
+ * A list is canonical when it is what compressNames makes of its names (a run needs three steps;
+ * `nameRun` and `interleaveNames` keep lists canonical), so equal name sequences are equal lists.
  */
 export interface NameRun {
   /** Templates with `{}` where the number goes, in the order they repeat. */
@@ -104,4 +108,63 @@ export function expandNames(list: NameList): string[] {
     for (let n = item.from; n < item.from + item.count; n++) for (const t of item.each) out.push(t.replace('{}', String(n)));
   }
   return out;
+}
+
+/** Names `template` with `{}` replaced by from, from + 1, …: one run, or the names when there are fewer than three. */
+export function nameRun(template: string, from: number, count: number): NameList {
+  const run: NameRun = { each: [template], from, count };
+  return count >= 3 ? [run] : expandNames([run]);
+}
+
+export function nameCount(list: NameList): number {
+  return list.reduce((n, item) => n + (typeof item === 'string' ? 1 : item.each.length * item.count), 0);
+}
+
+export function firstName(list: NameList): string | undefined {
+  const item = list[0];
+  return typeof item === 'string' || item === undefined ? item : item.each[0].replace('{}', String(item.from));
+}
+
+/**
+ * a[0], b[0], a[1], b[1], … (each expert's gate and up side by side) for lists of one length:
+ * runs over the same numbers pair up as one run of both templates; anything else is spelled out.
+ */
+export function interleaveNames(a: NameList, b: NameList): NameList {
+  if (nameCount(a) !== nameCount(b)) throw new Error(`interleaveNames: lists of ${nameCount(a)} and ${nameCount(b)} names`);
+  const out: (string | NameRun)[] = [];
+  const pairedRuns = a.length === b.length && a.every((x, i) => typeof x === typeof b[i] && (typeof x === 'string' || sameSpan(x, b[i] as NameRun)));
+  if (!pairedRuns) {
+    const [na, nb] = [expandNames(a), expandNames(b)];
+    return compressNames(na.flatMap((n, i) => [n, nb[i]]));
+  }
+  a.forEach((x, i) => {
+    const y = b[i];
+    out.push(...(typeof x === 'string' ? [x, y as string] : [{ each: [...x.each, ...(y as NameRun).each], from: x.from, count: x.count }]));
+  });
+  return canonicalNames(out);
+}
+
+function sameSpan(x: NameRun, y: NameRun): boolean {
+  return x.from === y.from && x.count === y.count;
+}
+
+/** The list with each stretch of single names made runs where they form one; runs kept as they are. */
+export function canonicalNames(list: NameList): NameList {
+  const out: (string | NameRun)[] = [];
+  let names: string[] = [];
+  for (const item of list) {
+    if (typeof item === 'string') {
+      names.push(item);
+      continue;
+    }
+    out.push(...compressNames(names), item);
+    names = [];
+  }
+  out.push(...compressNames(names));
+  return out;
+}
+
+/** For IR dumps: a run as its templates with the numbers as a range, `….experts.{0..255}.gate_proj.weight`. */
+export function formatNames(list: NameList): string {
+  return list.map((item) => (typeof item === 'string' ? item : item.each.map((t) => t.replace('{}', `{${item.from}..${item.from + item.count - 1}}`)).join(' + '))).join(', ');
 }
