@@ -2,9 +2,12 @@
  * Renders kernel instances with Handlebars. Templates live in templates/<target>/<family><ext>.hbs
  * and share partials from templates/partials/ (registered by file name). Strict mode: a template
  * reading a field the data lacks is an error, not an empty string. Output is deterministic: a
- * header naming template, config, kernel and every constant, no timestamps, keys sorted.
+ * header naming template, config, kernel and every constant, no timestamps, keys sorted. The CLI
+ * bundle carries the templates precompiled (scripts/cli-bundle.mjs); from the sources they are
+ * compiled here, on first use.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 import type { Dialect } from './dialect.ts';
@@ -16,17 +19,22 @@ import { CTYPE } from './families/operands.ts';
 import { packageRoot } from '../../runtime/src/package-root.ts';
 
 type Renderer = (data: unknown) => string;
+type TemplateSpecification = Parameters<typeof Handlebars.template>[0];
+
+/** Strict: a template reading a field the data lacks is an error. noEscape: C, not HTML. */
+const OPTIONS = { strict: true, noEscape: true };
 
 let hb: typeof Handlebars | undefined;
 const compiled = new Map<string, Renderer>();
 
 function env(): typeof Handlebars {
   if (hb) return hb;
-  hb = Handlebars.create();
+  const h = (hb = Handlebars.create());
   const dir = path.join(packageRoot(), 'templates', 'partials');
   for (const file of readdirSync(dir).sort()) {
     if (!file.endsWith('.hbs')) continue;
-    hb.registerPartial(file.slice(0, -4), hb.compile(readFileSync(path.join(dir, file), 'utf8'), { strict: true, noEscape: true }));
+    const spec = precompiled(`partials/${file}`);
+    h.registerPartial(file.slice(0, -4), spec ? h.template(spec) : h.compile(readFileSync(path.join(dir, file), 'utf8'), OPTIONS));
   }
   // `{{join list ", "}}`: parameter lists; `{{float x}}`: a C float literal of a number.
   hb.registerHelper('join', (list: unknown[], sep: string) => list.join(sep));
@@ -47,15 +55,32 @@ export function templatePath(inst: KernelInstance, d: Dialect): string {
 
 /** Compiles template text as every template is compiled: strict, no HTML escaping, the partials registered. */
 export function compileTemplate(text: string): Renderer {
-  return env().compile(text, { strict: true, noEscape: true });
+  return env().compile(text, OPTIONS);
 }
 
+/** `rel`: templates/<target>/<file>. */
 function template(rel: string): Renderer {
   const hit = compiled.get(rel);
   if (hit) return hit;
-  const fn = compileTemplate(readFileSync(path.join(packageRoot(), rel), 'utf8'));
+  const spec = precompiled(rel.slice('templates/'.length));
+  const fn = spec ? env().template(spec) : compileTemplate(readFileSync(path.join(packageRoot(), rel), 'utf8'));
   compiled.set(rel, fn);
   return fn;
+}
+
+let specs: Readonly<Record<string, TemplateSpecification>> | null | undefined;
+
+/** The spec of templates/<rel> precompiled beside the CLI bundle; undefined from the sources. */
+function precompiled(rel: string): TemplateSpecification | undefined {
+  if (specs === undefined) {
+    specs = null;
+    try {
+      if (import.meta.url.endsWith('.mjs')) specs = createRequire(import.meta.url)('./templates.cjs') as Record<string, TemplateSpecification>;
+    } catch {
+      // a bundle without templates.cjs (the GPU bundle): compile from templates/
+    }
+  }
+  return specs?.[rel];
 }
 
 function constLine(k: string, v: ConstValue): string | null {

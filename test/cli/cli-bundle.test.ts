@@ -1,9 +1,11 @@
 /**
  * bin/dsv3c.js runs the CLI from the esbuild bundle in dist/cli/ when no source it was made from is
  * newer, rebuilds it when one is, and runs the TypeScript through tsx when asked (DSV3C_TSX=1).
+ * The bundle carries the kernel templates precompiled; from the sources they are compiled on use.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, statSync, utimesSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, utimesSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -26,6 +28,25 @@ describe('the CLI bundle', () => {
     expect(rebuilt.status, rebuilt.stderr).toBe(0);
     expect(rebuilt.stdout).toBe(first.stdout);
     expect(statSync(stamp).mtimeMs).toBeGreaterThan(past.getTime() + 1000);
+    expect(freshBundle()).toBeDefined();
+  });
+
+  it('holds every kernel template precompiled, and goes stale when a template changes', () => {
+    expect(version().status).toBe(0);
+    const specs = createRequire(import.meta.url)(join(process.cwd(), 'dist', 'cli', 'templates.cjs')) as Record<string, { main: unknown }>;
+    const templates = readdirSync('templates', { recursive: true }).map(String).filter((f) => f.endsWith('.hbs'));
+    expect(Object.keys(specs).sort()).toEqual(templates.map((f) => f.split('\\').join('/')).sort());
+    for (const spec of Object.values(specs)) expect(typeof spec.main).toBe('function');
+
+    const future = new Date(Date.now() + 3_600_000);
+    const gemm = join('templates', 'cuda', 'gemm.cu.hbs');
+    const before = statSync(gemm);
+    utimesSync(gemm, future, future);
+    try {
+      expect(freshBundle()).toBeUndefined();
+    } finally {
+      utimesSync(gemm, before.atime, before.mtime);
+    }
     expect(freshBundle()).toBeDefined();
   });
 
