@@ -3,8 +3,11 @@
 // per-file transforms); the bundle starts in under 0.1 s. bin/dsv3c.js runs the bundle when it is
 // at least as new as every source it was made from, rebuilds it when it is not, and falls back to
 // tsx when it cannot (a read-only install, a syntax error: tsx then reports it properly).
-// npm packages stay outside the bundle (resolved from node_modules as usual). The kernel templates
-// are precompiled beside it (templates.cjs): compiling them took ~50 ms of every compile.
+// commander and handlebars, which every command loads, are bundled in (their many small CommonJS
+// files cost ~20 ms a start); other npm packages stay outside (resolved from node_modules as
+// usual): ts-morph for the index.ts worker, the tokenizer and chat template for `run`, the build
+// tools. The kernel templates are precompiled beside it (templates.cjs): compiling them took
+// ~50 ms of every compile.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = path.join(root, 'dist', 'cli');
 const stampFile = path.join(outDir, 'inputs.json');
+const EXTERNAL = ['ts-morph', '@huggingface/*', 'tsx', 'tsx/*', 'esbuild', 'cmake-js', 'source-map'];
 const ENTRIES = { main: 'compiler/cli/main.ts', 'index-source-worker': 'compiler/package/index-source-worker.ts' };
 
 /** dist/cli/main.mjs when no source it was built from changed since; else undefined. */
@@ -39,14 +43,15 @@ export async function buildBundle() {
       outdir: staging,
       outExtension: { '.js': '.mjs' },
       bundle: true,
-      packages: 'external',
+      external: EXTERNAL,
       platform: 'node',
       target: 'node20',
       format: 'esm',
       metafile: true,
       logLevel: 'silent',
       legalComments: 'none',
-      banner: { js: '// dsv3c CLI bundle made by scripts/cli-bundle.mjs from compiler/ and runtime/src/: do not edit' },
+      // The bundled CommonJS packages call require(), which an ES module lacks.
+      banner: { js: ['// dsv3c CLI bundle made by scripts/cli-bundle.mjs from compiler/ and runtime/src/: do not edit', "import { createRequire as __dsv3cRequire } from 'node:module';", 'const require = __dsv3cRequire(import.meta.url);'].join('\n') },
     });
     const templates = await precompileTemplates(path.join(staging, 'templates.cjs'));
     const inputs = [...Object.keys(result.metafile.inputs).filter((f) => !f.includes('node_modules')), ...templates].sort();
