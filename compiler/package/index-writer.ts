@@ -2,9 +2,10 @@
  * index.ts written on a worker thread. ts-morph brings the TypeScript compiler, about 0.3 s to
  * load: started with the compile, that load runs beside it on another core instead of after it.
  * The facts are known before the compile (indexFacts), so the worker gets them at its start,
- * answers once and exits.
+ * answers once and exits. Facts seen before are answered from index-cache.ts, with no worker.
  */
 import { Worker } from 'node:worker_threads';
+import { indexCache } from './index-cache.ts';
 import type { IndexFacts } from './index-source.ts';
 
 export interface IndexOnWorker {
@@ -15,6 +16,9 @@ export interface IndexOnWorker {
 }
 
 export function writeIndexOnWorker(facts: IndexFacts): IndexOnWorker {
+  const cache = indexCache(facts);
+  const cached = cache?.read();
+  if (cached !== undefined) return { source: Promise.resolve(cached), stop: async () => {} };
   const worker = startWorker(facts);
   const source = new Promise<string>((resolve, reject) => {
     const fail = (error: Error) => reject(new Error(`dsv3c: writing index.ts on a worker thread failed: ${error.message}`, { cause: error }));
@@ -22,7 +26,7 @@ export function writeIndexOnWorker(facts: IndexFacts): IndexOnWorker {
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`the worker exited with code ${code} before answering`)));
   });
-  source.catch(() => {}); // the caller awaits it later; a failure before then is not unhandled
+  source.then((text) => cache?.write(text), () => {}); // the caller awaits it later; a failure before then is not unhandled
   return { source, stop: async () => void (await worker.terminate()) };
 }
 

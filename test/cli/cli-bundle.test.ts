@@ -4,7 +4,7 @@
  * The bundle carries the kernel templates precompiled; from the sources they are compiled on use.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, statSync, utimesSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,5 +63,28 @@ describe('the CLI bundle', () => {
     const fromBundle = readTree(join(dir, 'bundled'));
     expect(fromBundle.get('index.ts')?.toString()).toMatch(/export async function load\(/);
     expect(treeDifferences(fromBundle, readTree(join(dir, 'tsx')))).toEqual([]);
+  }, 60_000);
+
+  it('keeps the index.ts the worker wrote and uses it for the same facts instead of starting the worker', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dsv3c-index-cache-'));
+    const config = join(dir, `tiny-${process.pid}-${Date.now()}.json`); // facts no other test has
+    copyFileSync('configs/tiny-moe-128.json', config);
+    const compile = (out: string) => spawnSync(process.execPath, ['bin/dsv3c.js', 'compile', '--config', config, '--target', 'cpu', '--out', join(dir, out)], { encoding: 'utf8' });
+    const cacheDir = join('dist', 'cli', 'code-cache');
+    const cached = () => readdirSync(cacheDir).filter((f) => f.startsWith('index-')).map((f) => join(cacheDir, f)).filter((f) => readFileSync(f, 'utf8').includes(config.split(/[\\/]/).pop()!.replace(/\.json$/, '')));
+
+    expect(compile('first').status).toBe(0);
+    const [file] = cached();
+    expect(file).toBeDefined();
+    const index = readFileSync(join(dir, 'first', 'index.ts'), 'utf8');
+    expect(readFileSync(file, 'utf8')).toBe(index);
+    // The next compile of these facts takes its index.ts from the cache (marked here to show it).
+    writeFileSync(file, `${index}// from the cache\n`);
+    expect(compile('second').status).toBe(0);
+    expect(readFileSync(join(dir, 'second', 'index.ts'), 'utf8')).toBe(`${index}// from the cache\n`);
+    rmSync(file);
+    expect(compile('third').status).toBe(0);
+    expect(readFileSync(join(dir, 'third', 'index.ts'), 'utf8')).toBe(index);
+    rmSync(cached()[0]);
   }, 60_000);
 });
