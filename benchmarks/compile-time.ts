@@ -1,7 +1,10 @@
 /**
  * How long `dsv3c compile --target cuda` takes for DeepSeek-V3:
  * - cliMs: the whole command as users run it (Node start, the CLI bundle, compile, package
- *   written to a temp folder), wall time;
+ *   written to a temp folder), wall time, with a config compiled before (index.ts from the
+ *   bundle's cache, no ts-morph: compiler/package/index-cache.ts);
+ * - cliFirstMs: the same with dist/cli/code-cache/ emptied before each run, as the first compile
+ *   after an install (index.ts written on the worker thread, ts-morph without a code cache);
  * - coldMs: each stage on its first call in a fresh process (what the command pays): config, the
  *   compile (model graph → passes → schedule, both phases), the package (kernel instances,
  *   plan.json, manifest.json, kernel sources) and, apart, index.ts (ts-morph; the CLI writes it
@@ -12,7 +15,7 @@
  *   npx tsx benchmarks/compile-time.ts [--runs 5] [--save]
  */
 import { execFileSync, execSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileModel } from '../compiler/compile-model.ts';
@@ -64,12 +67,16 @@ if (args.includes('--stages-once')) {
 const out = join(mkdtempSync(join(tmpdir(), 'dsv3c-bench-')), 'pkg');
 const cli = () => execFileSync(process.execPath, ['bin/dsv3c.js', 'compile', '--config', CONFIG, '--target', 'cuda', '--out', out], { stdio: 'ignore' });
 cli();
-const cliMs: number[] = [];
-for (let i = 0; i < runs; i++) {
-  const start = performance.now();
-  cli();
-  cliMs.push(performance.now() - start);
-}
+const timed = (before = () => {}): number[] =>
+  Array.from({ length: runs }, () => {
+    before();
+    const start = performance.now();
+    cli();
+    return performance.now() - start;
+  });
+const cliMs = timed();
+const cliFirstMs = timed(() => rmSync('dist/cli/code-cache', { recursive: true, force: true }));
+cli(); // leaves the caches filled
 
 const cold: Stages[] = [];
 for (let i = 0; i < runs; i++) {
@@ -85,9 +92,10 @@ const commit = execSync('git rev-parse --short HEAD').toString().trim();
 const result = {
   benchmark: 'compile-time',
   config: CONFIG,
-  what: 'dsv3c compile --target cuda of DeepSeek-V3 (both phases, package written): cliMs the whole command; coldMs each stage first time in a fresh process; warmMs after a warm-up; milliseconds, median',
+  what: 'dsv3c compile --target cuda of DeepSeek-V3 (both phases, package written): cliMs the whole command (a config compiled before); cliFirstMs the same with the CLI caches emptied; coldMs each stage first time in a fresh process (from the sources, through tsx); warmMs after a warm-up; milliseconds, median',
   runs,
   cliMs: { median: median(cliMs), samples: cliMs.map((v) => Math.round(v)) },
+  cliFirstMs: { median: median(cliFirstMs), samples: cliFirstMs.map((v) => Math.round(v)) },
   coldMs: medians(cold),
   warmMs: medians(warm),
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
