@@ -34,6 +34,11 @@ export interface PackageOptions {
 
 export type PackageFiles = ReadonlyMap<string, string>;
 
+/** A graph with ops no kernel family implements (what --disable-pass can leave): it compiles, but cannot be packaged. */
+export class UnsupportedOpsError extends Error {
+  readonly userFacing = true;
+}
+
 export function generatePackage(config: ModelConfig, phases: readonly CompiledPhase[], options: PackageOptions): PackageFiles {
   return new Map(generatePackageWithoutIndex(config, phases, options)).set('index.ts', indexSource(indexFacts(config, options)));
 }
@@ -45,6 +50,11 @@ export function generatePackage(config: ModelConfig, phases: readonly CompiledPh
 export function generatePackageWithoutIndex(config: ModelConfig, phases: readonly CompiledPhase[], options: PackageOptions): Map<string, string> {
   const { dialect: d, model } = options;
   const kernelPlans = phases.map((p) => planKernels(p.schedule, d, options.kernels));
+  kernelPlans.forEach((kp, i) => {
+    if (kp.unsupported.length === 0) return;
+    const cause = options.disabledPasses.length > 0 ? `; the passes fuse them into kernels, and --disable-pass ${options.disabledPasses.join(', ')} left them (without --target, compile still lowers, reports and dumps the graph)` : '';
+    throw new UnsupportedOpsError(`${phases[i].phase}: no ${d.target} kernel implements ${kp.unsupported.join(', ')}${cause}`);
+  });
   const instances = new Map<string, KernelInstance>();
   for (const kp of kernelPlans) for (const inst of kp.instances) instances.set(inst.name, inst);
   checkLogitsRows(phases, config.vocabSize);

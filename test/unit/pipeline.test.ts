@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -78,6 +78,15 @@ describe('dsv3c compile', () => {
     const files = readdirSync(join(dir, 'decode'));
     expect(files).toEqual(['00-model.txt', '01-lower-moe.txt', '02-absorb-mla.txt', '03-fuse-fp8-linear.txt', '04-fuse-rmsnorm.txt']);
     expect(readFileSync(join(dir, 'decode', '02-absorb-mla.txt'), 'utf8')).toMatch(/mla_absorbed_attention/);
+  });
+
+  it('refuses to package a graph that disabled passes left with ops no kernel implements, naming them, and writes nothing', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'dsv3c-unfused-')), 'pkg');
+    const r = dsv3c('--config', 'configs/tiny-moe-128.json', '--target', 'cpu', '--out', out, '--disable-pass', 'fuse-swiglu');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^dsv3c: prefill: no cpu kernel implements mul, silu; the passes fuse them into kernels, and --disable-pass fuse-swiglu left them/m);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(existsSync(out)).toBe(false);
   });
 
   it('rejects an unknown pass by name, listing the real ones', () => {
