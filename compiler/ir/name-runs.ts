@@ -131,21 +131,23 @@ export function firstName(list: NameList): string | undefined {
  */
 export function interleaveNames(a: NameList, b: NameList): NameList {
   if (nameCount(a) !== nameCount(b)) throw new Error(`interleaveNames: lists of ${nameCount(a)} and ${nameCount(b)} names`);
-  const out: (string | NameRun)[] = [];
-  const pairedRuns = a.length === b.length && a.every((x, i) => typeof x === typeof b[i] && (typeof x === 'string' || sameSpan(x, b[i] as NameRun)));
-  if (!pairedRuns) {
-    const [na, nb] = [expandNames(a), expandNames(b)];
-    return compressNames(na.flatMap((n, i) => [n, nb[i]]));
-  }
-  a.forEach((x, i) => {
-    const y = b[i];
-    out.push(...(typeof x === 'string' ? [x, y as string] : [{ each: [...x.each, ...(y as NameRun).each], from: x.from, count: x.count }]));
-  });
-  return canonicalNames(out);
+  const paired = pairItems(a, b);
+  if (paired) return canonicalNames(paired);
+  const [na, nb] = [expandNames(a), expandNames(b)];
+  return compressNames(na.flatMap((n, i) => [n, nb[i]]));
 }
 
-function sameSpan(x: NameRun, y: NameRun): boolean {
-  return x.from === y.from && x.count === y.count;
+/** Item by item: two names side by side, two runs over the same numbers as one run; undefined when the items do not pair so. */
+function pairItems(a: NameList, b: NameList): (string | NameRun)[] | undefined {
+  if (a.length !== b.length) return undefined;
+  const out: (string | NameRun)[] = [];
+  for (let i = 0; i < a.length; i++) {
+    const [x, y] = [a[i], b[i]];
+    if (typeof x === 'string' && typeof y === 'string') out.push(x, y);
+    else if (typeof x !== 'string' && typeof y !== 'string' && x.from === y.from && x.count === y.count) out.push({ each: [...x.each, ...y.each], from: x.from, count: x.count });
+    else return undefined;
+  }
+  return out;
 }
 
 /** The list with each stretch of single names made runs where they form one; runs kept as they are. */

@@ -80,7 +80,8 @@ export function manifestFile(config: ModelConfig, graphs: readonly Graph[]): Man
       const bytes = shape.reduce((a, d) => a * d, DTYPE_BYTES[input.value.type.dtype]);
       const base = { name: input.name, dtype: input.value.type.dtype, shape, bytes };
       const { recipe } = input;
-      byName.set(input.name, recipe ? { ...base, recipe } : { ...base, checkpoint: input.name });
+      // Recipes carry runs already; single names a pass listed are made runs where they form one.
+      byName.set(input.name, recipe ? { ...base, recipe: { ...recipe, sources: canonicalNames(recipe.sources) } } : { ...base, checkpoint: input.name });
     }
   }
   const weights = [...byName.values()].sort((a, b) => compare(a.name, b.name));
