@@ -32,9 +32,10 @@ export interface CheckpointTensor {
 /**
  * Every tensor a checkpoint of this config holds, in a fixed order, named as the Hugging Face
  * checkpoint names them. A linear is FP8 with a `weight_scale_inv` companion when the config is
- * quantized; embeddings, norms, the router gate, eh_proj and the heads never are.
+ * quantized; embeddings, norms, the router gate, eh_proj and the heads never are. With
+ * `includeExpert`, only the routed experts it accepts are listed (the order stays the same).
  */
-export function checkpointTensors(config: ModelConfig): CheckpointTensor[] {
+export function checkpointTensors(config: ModelConfig, includeExpert?: (expert: number) => boolean): CheckpointTensor[] {
   const out: CheckpointTensor[] = [];
   const H = config.hiddenSize;
   const plain = (name: string, shape: number[], module: ModuleKind, layer: number | null, dtype: CheckpointDType = 'BF16') =>
@@ -67,6 +68,7 @@ export function checkpointTensors(config: ModelConfig): CheckpointTensor[] {
       const E = config.nRoutedExperts;
       const I = config.moeIntermediateSize;
       for (let e = 0; e < E; e++) {
+        if (includeExpert && !includeExpert(e)) continue;
         linear(`${p}.mlp.experts.${e}.gate_proj`, I, H, kind('routed_experts'), l, e);
         linear(`${p}.mlp.experts.${e}.up_proj`, I, H, kind('routed_experts'), l, e);
         linear(`${p}.mlp.experts.${e}.down_proj`, H, I, kind('routed_experts'), l, e);

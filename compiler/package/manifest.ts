@@ -86,8 +86,7 @@ export function manifestFile(config: ModelConfig, graphs: readonly Graph[]): Man
   }
   const weights = [...byName.values()].sort((a, b) => compare(a.name, b.name));
 
-  const tensors = checkpointTensors(config);
-  const position = checkpointPositions(tensors, weights);
+  const { tensors, position } = lookedUp(config, weights);
   const positionOf = (name: string): number => {
     const at = position.get(name);
     if (at === undefined) throw new Error(`weight source ${name} is not a tensor of this config's checkpoint`);
@@ -139,12 +138,13 @@ export function manifestFile(config: ModelConfig, graphs: readonly Graph[]): Man
 }
 
 /**
- * Where in the checkpoint each name the manifest looks up is: the single sources and the first
- * and last name of each run. V3 has 91k tensors and the runs stand for nearly all of them, so an
- * expert's tensors are first only looked at for the expert numbers that begin or end a run; the
- * rest are searched only when a name is still missing (a single expert tensor outside any run).
+ * The checkpoint tensors the manifest looks up, each with its position in the checkpoint's order:
+ * the single sources and the first and last name of each run. V3 has 91k tensors and the runs
+ * stand for nearly all of them, so the list first holds only the experts whose numbers begin or
+ * end a run; the whole checkpoint is listed only when a name is still missing (a single expert
+ * tensor outside any run).
  */
-function checkpointPositions(tensors: readonly CheckpointTensor[], weights: ManifestFile['weights']): Map<string, number> {
+function lookedUp(config: ModelConfig, weights: ManifestFile['weights']): { tensors: readonly CheckpointTensor[]; position: Map<string, number> } {
   const wanted = new Set<string>();
   const experts = new Set<number>();
   for (const w of weights) {
@@ -159,12 +159,13 @@ function checkpointPositions(tensors: readonly CheckpointTensor[], weights: Mani
       }
     }
   }
-  const position = new Map<string, number>();
-  tensors.forEach((t, at) => {
-    if ((t.expert === undefined || experts.has(t.expert)) && wanted.has(t.name)) position.set(t.name, at);
-  });
-  if (position.size < wanted.size) tensors.forEach((t, at) => wanted.has(t.name) && position.set(t.name, at));
-  return position;
+  const find = (tensors: readonly CheckpointTensor[]) => {
+    const position = new Map<string, number>();
+    tensors.forEach((t, at) => wanted.has(t.name) && position.set(t.name, at));
+    return { tensors, position };
+  };
+  const some = find(checkpointTensors(config, (e) => experts.has(e)));
+  return some.position.size === wanted.size ? some : find(checkpointTensors(config));
 }
 
 /** A group's items by checkpoint position, with stretches of single names made runs where they form one (the layers' norms). */
