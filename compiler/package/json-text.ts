@@ -1,7 +1,8 @@
 /**
  * JSON for files people read and diff: two-space indentation, but any array or object whose
  * one-line form fits in `width` characters with its indentation (its key not counted) stays on
- * one line (a kernel's argument, a shape). Deterministic: key order is insertion order, as JSON.stringify's.
+ * one line (a kernel's argument, a shape). Deterministic: key order is insertion order, as
+ * JSON.stringify's.
  *
  * One pass that writes pieces: each container first tries its one-line form, which gives up as
  * soon as it passes the width, so a large value costs about its size plus `width` per container
