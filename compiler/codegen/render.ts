@@ -29,7 +29,7 @@ const compiled = new Map<string, Renderer>();
 
 function env(): typeof Handlebars {
   if (hb) return hb;
-  const h = (hb = Handlebars.create());
+  const h = Handlebars.create();
   const dir = path.join(packageRoot(), 'templates', 'partials');
   for (const file of readdirSync(dir).sort()) {
     if (!file.endsWith('.hbs')) continue;
@@ -37,9 +37,9 @@ function env(): typeof Handlebars {
     h.registerPartial(file.slice(0, -4), spec ? h.template(spec) : h.compile(readFileSync(path.join(dir, file), 'utf8'), OPTIONS));
   }
   // `{{join list ", "}}`: parameter lists; `{{float x}}`: a C float literal of a number.
-  hb.registerHelper('join', (list: unknown[], sep: string) => list.join(sep));
-  hb.registerHelper('float', (x: number) => floatLiteral(x));
-  return hb;
+  h.registerHelper('join', (list: unknown[], sep: string) => list.join(sep));
+  h.registerHelper('float', (x: number) => floatLiteral(x));
+  return (hb = h);
 }
 
 /** The shortest round-tripping decimal, as a float literal. */
