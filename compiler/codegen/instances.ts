@@ -12,7 +12,7 @@ import type { Schedule } from '../passes/schedule.ts';
 import type { Dialect } from './dialect.ts';
 import type { Constants, KernelFamily, Launch, NodeOperands, TargetClass, Tunables } from './kernel-family.ts';
 import { defaultTunables, dtypeSignature, familyFor, instanceName, problems, symbolsOf, targetClass } from './kernel-family.ts';
-import { layoutsOf } from './layout.ts';
+import { layoutsOf, monoExpr } from './layout.ts';
 import './families/index.ts';
 
 export interface Param {
@@ -101,18 +101,27 @@ export function planKernels(schedule: Schedule, dialect: Dialect, options: PlanO
   const byName = new Map<string, KernelInstance>();
   const launches: KernelLaunch[] = [];
   const unsupported = new Set<string>();
-  // The layers repeat: a node with the same op, attrs and operands as an earlier one has its instance.
+  // The layers repeat: a node with the same op, attrs and operands as an earlier one has its
+  // instance. An operand is its value's dtype, shape and strides, spelled once per value.
   const bySignature = new Map<string, KernelInstance>();
+  const operandKeys = new Map<number, string>();
+  const operandKey = (id: number): string => {
+    let key = operandKeys.get(id);
+    if (key === undefined) {
+      const { dtype, shape } = types.get(id)!;
+      operandKeys.set(id, (key = `${dtype}[${shape.join(',')}]{${layouts.get(id)!.strides.map(monoExpr).join(',')}}`));
+    }
+    return key;
+  };
   for (const node of schedule.kernels) {
     const family = familyFor(node.op);
     if (!family) {
       unsupported.add(node.op);
       continue;
     }
-    const operands = operandsOf(node, schedule, layouts, types);
-    const signature = `${node.op}|${formatAttrs(node.attrs)}|${JSON.stringify(operands)}`;
+    const signature = `${node.op}|${formatAttrs(node.attrs)}|${node.inputs.map(operandKey).join(' ')}|${node.outputs.map((o) => operandKey(o.id)).join(' ')}`;
     let inst = bySignature.get(signature);
-    if (!inst) bySignature.set(signature, (inst = instanceFor(family, node, operands, dialect, options)));
+    if (!inst) bySignature.set(signature, (inst = instanceFor(family, node, operandsOf(node, schedule, layouts, types), dialect, options)));
     const seen = byName.get(inst.name);
     if (seen && seen !== inst && JSON.stringify(seen.constants) !== JSON.stringify(inst.constants)) {
       throw new Error(`instance name ${inst.name} is shared by different constants`);

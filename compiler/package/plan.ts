@@ -21,12 +21,19 @@ export function phasePlan(compiled: CompiledPhase, kernels: KernelPlan): PhasePl
   const inputName = new Map(graph.inputs.map((i) => [i.value.id, i.name]));
   const instances = new Map(kernels.instances.map((i) => [i.name, i]));
 
-  const ref = (id: number): { buffer: BufferRef; offset: number } => {
+  // One BufferRef per buffer, shared by every argument in it (V3's plans have ~10k arguments).
+  const buffers = new Map<number, BufferRef>();
+  const bufferOf = (id: number): BufferRef => {
     const root = owner.get(id)!;
-    const name = inputName.get(root);
-    return { buffer: name === undefined ? { arena: root } : { input: name }, offset: layouts.get(id)!.offset };
+    let buffer = buffers.get(root);
+    if (!buffer) {
+      const name = inputName.get(root);
+      buffers.set(root, (buffer = name === undefined ? { arena: root } : { input: name }));
+    }
+    return buffer;
   };
-  const arg = (id: number): PlanArg => ({ ...ref(id), dtype: types.get(id)!.dtype });
+  const ref = (id: number): { buffer: BufferRef; offset: number } => ({ buffer: bufferOf(id), offset: layouts.get(id)!.offset });
+  const arg = (id: number): PlanArg => ({ buffer: bufferOf(id), offset: layouts.get(id)!.offset, dtype: types.get(id)!.dtype });
 
   const used = new Set<Sym>();
   const planned = kernels.launches.map(({ node, instance }) => {
