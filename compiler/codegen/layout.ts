@@ -9,7 +9,7 @@
  */
 import type { Graph } from '../ir/graph.ts';
 import { valueTypes } from '../ir/graph.ts';
-import type { Dim, Shape, Sym } from '../ir/types.ts';
+import type { Dim, Shape, Sym, TensorType } from '../ir/types.ts';
 import { VIEW_OPS } from '../passes/schedule.ts';
 
 /** coef · Π syms: a size or stride. */
@@ -98,11 +98,11 @@ export function layoutsOf(graph: Graph): ReadonlyMap<number, Layout> {
   const known = layoutsOfGraph.get(graph);
   if (known) return known;
   const layouts = new Map<number, Layout>();
-  for (const i of graph.inputs) layouts.set(i.value.id, { offset: 0, strides: contiguousStrides(i.value.type.shape) });
+  for (const i of graph.inputs) layouts.set(i.value.id, contiguousLayout(i.value.type));
   const types = valueTypes(graph);
   for (const node of graph.nodes) {
     if (!VIEW_OPS.has(node.op)) {
-      for (const o of node.outputs) layouts.set(o.id, { offset: 0, strides: contiguousStrides(o.type.shape) });
+      for (const o of node.outputs) layouts.set(o.id, contiguousLayout(o.type));
       continue;
     }
     const src = layouts.get(node.inputs[0])!;
@@ -119,3 +119,11 @@ export function layoutsOf(graph: Graph): ReadonlyMap<number, Layout> {
   return layouts;
 }
 const layoutsOfGraph = new WeakMap<Graph, Map<number, Layout>>();
+
+/** The layout of a value that owns its elements, one per (interned) type: the layers' many values of one type share it. */
+function contiguousLayout(type: TensorType): Layout {
+  let layout = contiguousLayouts.get(type);
+  if (!layout) contiguousLayouts.set(type, (layout = { offset: 0, strides: contiguousStrides(type.shape) }));
+  return layout;
+}
+const contiguousLayouts = new WeakMap<TensorType, Layout>();
