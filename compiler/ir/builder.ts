@@ -16,8 +16,12 @@ export class GraphBuilder {
   private readonly nodes: Node[] = [];
   private readonly outputs: GraphOutput[] = [];
   private readonly values: Value[] = []; // by id: ids are dense
-  // Nodes by first input id: the few nodes of a bucket are compared by op, inputs and attrs.
-  private readonly interned = new Map<number, Node[]>();
+  // Hash-consing index: the nodes with one first input, as a list linked through node indices
+  // (-1 ends it), are the only candidates to equal a new node. Arrays, not a Map of buckets: no
+  // allocation per node.
+  private readonly lastNodeByFirstInput: number[] = []; // by value id
+  private lastNodeWithoutInputs = -1;
+  private readonly previousWithFirstInput: number[] = []; // by node index
   private scope = ''; // the scopes `scoped` entered, joined by '.'
   private depth = 0;
 
@@ -26,6 +30,7 @@ export class GraphBuilder {
   private newValue(type: TensorType): Value {
     const v = Object.freeze({ id: this.values.length, type });
     this.values.push(v);
+    this.lastNodeByFirstInput.push(-1);
     return v;
   }
 
@@ -60,6 +65,15 @@ export class GraphBuilder {
     return value.type;
   }
 
+  /**
+   * Sets the whole scope that new nodes record: a rewrite gives the nodes that stand for an old node
+   * that node's scope. Cheaper per node than `scoped`, which allocates a closure.
+   */
+  setScope(scope: string): void {
+    this.scope = scope;
+    this.depth = scope === '' ? 0 : 1; // a `scoped` inside it appends to it
+  }
+
   /** Runs `body` with `name` appended to the scope that new nodes record. */
   scoped<T>(name: string, body: () => T): T {
     const outer = this.scope;
@@ -75,51 +89,61 @@ export class GraphBuilder {
 
   /** Adds a node (or finds its twin) and returns its outputs. */
   add(op: string, inputs: readonly (Value | number)[], attrs: Attrs = NO_ATTRS): Value[] {
-    return this.addNode(op, inputs, attrs);
+    // Exactly sized (`new Array(n)`), where an array grown by push keeps room for 17: the node keeps it.
+    const ids = new Array<number>(inputs.length);
+    for (let i = 0; i < inputs.length; i++) {
+      const v = inputs[i];
+      ids[i] = typeof v === 'number' ? v : v.id;
+    }
+    // Frozen attrs (shared by the caller) are kept as they are, not copied.
+    const frozen = Object.isFrozen(attrs) ? attrs : Object.freeze({ ...attrs });
+    const outputs = this.find(op, ids, frozen) ?? this.addNode(op, ids, frozen, this.infer(op, ids, frozen), undefined);
+    return [...outputs]; // the caller's to change
   }
 
   /**
-   * Adds a copy of `node`, a node of another graph, reading `inputs`. Output types follow from input
-   * types and attrs alone, so when every input has the type the node's input had
-   * (`sameInputTypes`), the copy takes the node's output types without running inference.
+   * Adds a copy of `node`, a node of another graph, reading value ids `inputs` (a fresh array the
+   * copy keeps), and returns its outputs. Output types follow from input types and attrs alone, so
+   * when every input has the type the node's input had (`sameInputTypes`), the copy takes the
+   * node's output types without running inference.
    */
-  copy(node: Node, inputs: readonly Value[], sameInputTypes: boolean): Value[] {
-    return this.addNode(node.op, inputs, node.attrs, sameInputTypes ? outputTypes(node) : undefined);
+  copy(node: Node, inputs: number[], sameInputTypes: boolean): readonly Value[] {
+    const twin = this.find(node.op, inputs, node.attrs);
+    if (twin) return twin;
+    if (sameInputTypes) return this.addNode(node.op, inputs, node.attrs, undefined, node.outputs);
+    return this.addNode(node.op, inputs, node.attrs, this.infer(node.op, inputs, node.attrs), undefined);
   }
 
-  // Plain loops in this per-node path: in a cold process, the JIT inlining array builtins and their
-  // callbacks costs more than it saves.
-  private addNode(op: string, inputs: readonly (Value | number)[], attrs: Attrs, knownTypes?: readonly TensorType[]): Value[] {
-    const ids: number[] = [];
-    for (let i = 0; i < inputs.length; i++) {
-      const v = inputs[i];
-      ids.push(typeof v === 'number' ? v : v.id);
+  /** The outputs of the node already added with this op, inputs and attrs, if there is one. */
+  private find(op: string, ids: readonly number[], attrs: Attrs): readonly Value[] | undefined {
+    let n = ids.length > 0 ? this.lastNodeByFirstInput[ids[0]] : this.lastNodeWithoutInputs;
+    for (; n >= 0; n = this.previousWithFirstInput[n]) {
+      const node = this.nodes[n];
+      if (node.op === op && sameIds(node.inputs, ids) && (node.attrs === attrs || formatAttrs(node.attrs) === formatAttrs(attrs))) return node.outputs;
     }
-    // Frozen attrs (a node's own, copied by a rewrite) are shared, not copied.
-    const frozen = Object.isFrozen(attrs) ? attrs : Object.freeze({ ...attrs });
-    const first = ids.length > 0 ? ids[0] : -1;
-    const bucket = this.interned.get(first);
-    if (bucket) {
-      for (let i = 0; i < bucket.length; i++) {
-        const n = bucket[i];
-        if (n.op === op && sameIds(n.inputs, ids) && (n.attrs === frozen || formatAttrs(n.attrs) === formatAttrs(frozen))) return [...n.outputs];
-      }
-    }
-    const outTypes = knownTypes ?? this.infer(op, ids, frozen);
-    const outputs: Value[] = [];
-    for (let i = 0; i < outTypes.length; i++) outputs.push(this.newValue(outTypes[i]));
-    // The node keeps spread copies: exactly sized, where an array grown by push keeps room for 17.
-    const node: Node = Object.freeze({
-      op,
-      inputs: Object.freeze([...ids]),
-      attrs: frozen,
-      outputs: Object.freeze([...outputs]),
-      scope: this.scope,
-    });
+    return undefined;
+  }
+
+  /**
+   * Adds a node with frozen `attrs` that keeps `ids`; its outputs have types `types`, or those of
+   * `outputsOfCopied`, the outputs of the node it copies. Plain loops in this per-node path: in a
+   * cold process, the JIT inlining array builtins and their callbacks costs more than it saves.
+   */
+  private addNode(op: string, ids: number[], attrs: Attrs, types: readonly TensorType[] | undefined, outputsOfCopied: readonly Value[] | undefined): readonly Value[] {
+    const count = types ? types.length : outputsOfCopied!.length;
+    const outputs = new Array<Value>(count);
+    for (let i = 0; i < count; i++) outputs[i] = this.newValue(types ? types[i] : outputsOfCopied![i].type);
+    const node: Node = Object.freeze({ op, inputs: Object.freeze(ids), attrs, outputs: Object.freeze(outputs), scope: this.scope });
+    const index = this.nodes.length;
     this.nodes.push(node);
-    if (bucket) bucket.push(node);
-    else this.interned.set(first, [node]);
-    return outputs;
+    if (ids.length > 0) {
+      this.previousWithFirstInput.push(this.lastNodeByFirstInput[ids[0]]);
+      this.lastNodeByFirstInput[ids[0]] = index;
+    } else {
+      this.previousWithFirstInput.push(this.lastNodeWithoutInputs);
+      this.lastNodeWithoutInputs = index;
+    }
+    return node.outputs;
   }
 
   /** The op's output types for the types of values `ids`. */
@@ -152,10 +176,4 @@ function sameIds(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-function outputTypes(node: Node): TensorType[] {
-  const types: TensorType[] = [];
-  for (let i = 0; i < node.outputs.length; i++) types.push(node.outputs[i].type);
-  return types;
 }

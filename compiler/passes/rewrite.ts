@@ -38,18 +38,19 @@ export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
   const b = new GraphBuilder(graph.phase);
   const old = indexGraph(graph);
   const mapping = new Array<Value | undefined>(old.size).fill(undefined); // old value id → new value
+  const map = (id: number): Value => {
+    let v = mapping[id];
+    // Inputs are declared in the new graph when first read, so ones a rewrite stops reading
+    // vanish without a copy (DeepSeek-V3's unfused graph has ~90k weight inputs).
+    const input = v ? undefined : old.inputs[id];
+    if (input) mapping[id] = v = b.copyInput(input);
+    if (!v) throw new Error(`rewrite: old value %${id} has no new value yet`);
+    return v;
+  };
   const ctx: RewriteContext = {
     b,
     old: graph,
-    map(id) {
-      let v = mapping[id];
-      // Inputs are declared in the new graph when first read, so ones a rewrite stops reading
-      // vanish without a copy (DeepSeek-V3's unfused graph has ~90k weight inputs).
-      const input = v ? undefined : old.inputs[id];
-      if (input) mapping[id] = v = b.copyInput(input);
-      if (!v) throw new Error(`rewrite: old value %${id} has no new value yet`);
-      return v;
-    },
+    map,
     producer: (id) => old.producers[id],
     inputName: (id) => old.inputs[id]?.name,
     recipe: (id) => old.inputs[id]?.recipe,
@@ -57,12 +58,12 @@ export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
     users: (id) => old.users[id] ?? [],
     replace: (id, v) => void (mapping[id] = v),
   };
-  const copy = (node: Node) => {
-    const inputs: Value[] = [];
+  const copy = (node: Node): readonly Value[] => {
+    const inputs = new Array<number>(node.inputs.length); // exactly sized: the copy keeps it
     let sameTypes = true;
-    for (let i = 0; i < node.inputs.length; i++) {
-      const v = ctx.map(node.inputs[i]);
-      inputs.push(v);
+    for (let i = 0; i < inputs.length; i++) {
+      const v = map(node.inputs[i]);
+      inputs[i] = v.id;
       sameTypes &&= v.type === old.types[node.inputs[i]];
     }
     return b.copy(node, inputs, sameTypes);
@@ -72,6 +73,7 @@ export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
     return true;
   };
   const rewriteNode = (node: Node): void => {
+    b.setScope(node.scope); // what replaces the node sits where it sat
     const replaced = rule(node, ctx);
     // A node whose outputs an earlier fusion claimed whole is gone: nothing to copy.
     if (!replaced && allClaimed(node)) return;
@@ -88,7 +90,8 @@ export function rewriteGraph(graph: Graph, rule: RewriteRule): Graph {
   };
   // forEach, not a loop: the JIT would compile a hot loop here together with the rest of
   // rewriteGraph (on-stack replacement), again for every pass; the callback compiles once for all.
-  graph.nodes.forEach((node) => b.scoped(node.scope, () => rewriteNode(node)));
+  graph.nodes.forEach(rewriteNode);
+  b.setScope('');
   for (const o of graph.outputs) b.output(o.name, ctx.map(o.value));
   return eliminateDeadCode(b.build());
 }
