@@ -1,5 +1,5 @@
 import type { Attrs, DerivedRecipe, Graph, GraphInput, GraphOutput, InputRole, Node, Phase, Value } from './graph.ts';
-import { formatAttrs } from './graph.ts';
+import { sameAttrs } from './graph.ts';
 import { getOp } from './op.ts';
 import type { DType, Shape, TensorType } from './types.ts';
 import { sameType, tensorType } from './types.ts';
@@ -119,7 +119,7 @@ export class GraphBuilder {
     let n = ids.length > 0 ? this.lastNodeByFirstInput[ids[0]] : this.lastNodeWithoutInputs;
     for (; n >= 0; n = this.previousWithFirstInput[n]) {
       const node = this.nodes[n];
-      if (node.op === op && sameIds(node.inputs, ids) && (node.attrs === attrs || formatAttrs(node.attrs) === formatAttrs(attrs))) return node.outputs;
+      if (node.op === op && sameIds(node.inputs, ids) && sameAttrs(node.attrs, attrs)) return node.outputs;
     }
     return undefined;
   }

@@ -61,6 +61,36 @@ export function formatAttrs(attrs: Attrs): string {
   return keys.map((k) => `${k}=${JSON.stringify(attrs[k])}`).join(', ');
 }
 
+/**
+ * Whether two attrs records have the same canonical text (formatAttrs), found without building it:
+ * hash-consing compares the attrs of nodes that share op and inputs, such as a tensor's slices.
+ */
+export function sameAttrs(a: Attrs, b: Attrs): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    if (!Object.hasOwn(b, k) || !sameAttrValue(a[k], b[k])) return false;
+  }
+  return true;
+}
+
+/** Whether JSON.stringify prints two attr values alike: equal, arrays of such, or NaN, ±Infinity and null (all `null`). */
+function sameAttrValue(x: AttrValue | undefined, y: AttrValue | undefined): boolean {
+  if (x === y) return true;
+  if (Array.isArray(x) && Array.isArray(y)) {
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (!sameAttrValue(x[i], y[i])) return false;
+    return true;
+  }
+  return printsAsNull(x) && printsAsNull(y);
+}
+
+function printsAsNull(v: AttrValue | undefined): boolean {
+  return v === null || (typeof v === 'number' && !Number.isFinite(v));
+}
+
 /** Map from value id to its type, over inputs and node outputs; made once per graph (graphs are frozen). */
 export function valueTypes(graph: Graph): ReadonlyMap<number, TensorType> {
   let types = typesOfGraph.get(graph);
