@@ -26,17 +26,28 @@ export interface TensorType {
   readonly shape: Shape;
 }
 
-const internedTypes = new Map<string, TensorType>();
+/** The interned types of one dtype whose shapes start with one prefix, by the next dim. */
+interface TypesByPrefix {
+  type?: TensorType; // the type whose shape is the prefix itself
+  readonly byNextDim: Map<Dim, TypesByPrefix>;
+}
+
+const internedTypes = new Map<DType, TypesByPrefix>();
 
 /**
  * The frozen type of `dtype` and `shape`. Equal types are one object: a model has a few hundred
- * distinct types over tens of thousands of values, which then share them.
+ * distinct types over tens of thousands of values, which then share them. Looked up dim by dim, so
+ * that finding a type builds no key string.
  */
 export function tensorType(dtype: DType, shape: Shape): TensorType {
-  const key = `${dtype}[${shape.join(',')}]`;
-  let t = internedTypes.get(key);
-  if (!t) internedTypes.set(key, (t = Object.freeze({ dtype, shape: Object.freeze([...shape]) })));
-  return t;
+  let entry: TypesByPrefix | undefined = internedTypes.get(dtype);
+  if (!entry) internedTypes.set(dtype, (entry = { byNextDim: new Map() }));
+  for (let i = 0; i < shape.length; i++) {
+    let next: TypesByPrefix | undefined = entry.byNextDim.get(shape[i]);
+    if (!next) entry.byNextDim.set(shape[i], (next = { byNextDim: new Map() }));
+    entry = next;
+  }
+  return (entry.type ??= Object.freeze({ dtype, shape: Object.freeze([...shape]) }));
 }
 
 export function sameType(a: TensorType, b: TensorType): boolean {
