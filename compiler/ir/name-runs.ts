@@ -49,6 +49,7 @@ function isDigit(c: number): boolean {
 
 /** The shortest description this scheme gives: for each position, the longest run of width 1 or 2. */
 export function compressNames(names: readonly string[]): NameList {
+  if (names.length < 3) return [...names]; // too few for a run
   const spans = names.map(numberSpan);
   const out: (string | NameRun)[] = [];
   let i = 0;
