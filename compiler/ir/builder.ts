@@ -89,6 +89,18 @@ export class GraphBuilder {
 
   /** Adds a node (or finds its twin) and returns its outputs. */
   add(op: string, inputs: readonly (Value | number)[], attrs: Attrs = NO_ATTRS): Value[] {
+    return [...this.addOrFind(op, inputs, attrs)]; // the caller's to change
+  }
+
+  /** Adds a single-output node. */
+  add1(op: string, inputs: readonly (Value | number)[], attrs: Attrs = NO_ATTRS): Value {
+    const outs = this.addOrFind(op, inputs, attrs);
+    if (outs.length !== 1) throw new Error(`${op} has ${outs.length} outputs, add1 expects one`);
+    return outs[0];
+  }
+
+  /** The outputs of the node `add` adds or finds, as the node keeps them. */
+  private addOrFind(op: string, inputs: readonly (Value | number)[], attrs: Attrs): readonly Value[] {
     // Exactly sized (`new Array(n)`), where an array grown by push keeps room for 17: the node keeps it.
     const ids = new Array<number>(inputs.length);
     for (let i = 0; i < inputs.length; i++) {
@@ -97,8 +109,7 @@ export class GraphBuilder {
     }
     // Frozen attrs (shared by the caller) are kept as they are, not copied.
     const frozen = Object.isFrozen(attrs) ? attrs : Object.freeze({ ...attrs });
-    const outputs = this.find(op, ids, frozen) ?? this.addNode(op, ids, frozen, this.infer(op, ids, frozen), undefined);
-    return [...outputs]; // the caller's to change
+    return this.find(op, ids, frozen) ?? this.addNode(op, ids, frozen, this.infer(op, ids, frozen), undefined);
   }
 
   /**
@@ -148,14 +159,9 @@ export class GraphBuilder {
 
   /** The op's output types for the types of values `ids`. */
   private infer(op: string, ids: readonly number[], attrs: Attrs): TensorType[] {
-    return getOp(op).infer(ids.map((id) => this.typeOf(id)), attrs);
-  }
-
-  /** Adds a single-output node. */
-  add1(op: string, inputs: readonly (Value | number)[], attrs: Attrs = NO_ATTRS): Value {
-    const outs = this.add(op, inputs, attrs);
-    if (outs.length !== 1) throw new Error(`${op} has ${outs.length} outputs, add1 expects one`);
-    return outs[0];
+    const types = new Array<TensorType>(ids.length);
+    for (let i = 0; i < ids.length; i++) types[i] = this.typeOf(ids[i]);
+    return getOp(op).infer(types, attrs);
   }
 
   output(name: string, v: Value): void {
