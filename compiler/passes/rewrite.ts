@@ -128,8 +128,12 @@ function indexGraph(graph: Graph): GraphIndex {
       else if (!list.includes(node)) list.push(node);
     }
   }
-  for (const o of graph.outputs) outputUses[o.value] = (outputUses[o.value] ?? 0) + 1;
-  for (const input of graph.inputs) {
+  for (let i = 0; i < graph.outputs.length; i++) {
+    const id = graph.outputs[i].value;
+    outputUses[id] = (outputUses[id] ?? 0) + 1;
+  }
+  for (let i = 0; i < graph.inputs.length; i++) {
+    const input = graph.inputs[i];
     inputs[input.value.id] = input;
     types[input.value.id] = input.value.type;
   }
