@@ -107,8 +107,7 @@ class ModelBuilder {
   private linearWeight(prefix: string, outDim: number, inDim: number): Value {
     const q = this.c.quantization;
     if (!q) return this.weight(`${prefix}.weight`, 'bf16', [outDim, inDim]);
-    const [w, s] = this.linearOperands(prefix, outDim, inDim);
-    return this.g.add1('dequant_fp8', [w, s], { blockN: q.blockN, blockK: q.blockK });
+    return this.g.add1('dequant_fp8', this.linearOperands(prefix, outDim, inDim), { blockN: q.blockN, blockK: q.blockK });
   }
 
   /** The checkpoint tensors of a linear: [weight] or [fp8 weight, weight_scale_inv]. */
