@@ -9,7 +9,6 @@ import path from 'node:path';
 import type { Dialect } from './dialect.ts';
 import { packageRoot } from '../../runtime/src/package-root.ts';
 
-
 /** What to build: an object file (the compile check) or what the runtime loads (cubin, code object, shared library). */
 export type BuildKind = 'object' | 'loadable';
 

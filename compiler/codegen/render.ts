@@ -16,7 +16,7 @@ import { constraintsFor } from './kernel-family.ts';
 import type { ConstValue } from './kernel-family.ts';
 import type { KernelInstance, Param } from './instances.ts';
 import { CTYPE } from './families/operands.ts';
-import { packageRoot } from '../../runtime/src/package-root.ts';
+import { bundleDir, packageRoot } from '../../runtime/src/package-root.ts';
 
 type Renderer = (data: unknown) => string;
 type TemplateSpecification = Parameters<typeof Handlebars.template>[0];
@@ -74,8 +74,9 @@ let specs: Readonly<Record<string, TemplateSpecification>> | null | undefined;
 function precompiled(rel: string): TemplateSpecification | undefined {
   if (specs === undefined) {
     specs = null;
+    const dir = bundleDir();
     try {
-      if (import.meta.url.endsWith('.mjs')) specs = createRequire(import.meta.url)('./templates.cjs') as Record<string, TemplateSpecification>;
+      if (dir !== undefined) specs = createRequire(import.meta.url)(path.join(dir, 'templates.cjs')) as Record<string, TemplateSpecification>;
     } catch {
       // a bundle without templates.cjs (the GPU bundle): compile from templates/
     }

@@ -106,7 +106,7 @@ export function expandNames(list: NameList): string[] {
       out.push(item);
       continue;
     }
-    for (let n = item.from; n < item.from + item.count; n++) for (const t of item.each) out.push(t.replace('{}', String(n)));
+    for (let n = item.from; n < item.from + item.count; n++) for (let k = 0; k < item.each.length; k++) out.push(runName(item, k, n));
   }
   return out;
 }
@@ -123,7 +123,12 @@ export function nameCount(list: NameList): number {
 
 export function firstName(list: NameList): string | undefined {
   const item = list[0];
-  return typeof item === 'string' || item === undefined ? item : item.each[0].replace('{}', String(item.from));
+  return typeof item === 'string' || item === undefined ? item : runName(item, 0, item.from);
+}
+
+/** The name of template `k` of `run` for number `n`. */
+export function runName(run: NameRun, k: number, n: number): string {
+  return run.each[k].replace('{}', String(n));
 }
 
 /**

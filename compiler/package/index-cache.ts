@@ -9,7 +9,8 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { bundleCacheDir, bundleDir } from '../../runtime/src/package-root.ts';
 import type { IndexFacts } from './index-source.ts';
 
 export interface IndexCache {
@@ -18,13 +19,15 @@ export interface IndexCache {
 }
 
 export function indexCache(facts: IndexFacts): IndexCache | undefined {
-  if (!import.meta.url.endsWith('.mjs')) return undefined;
+  const bundle = bundleDir();
+  const dir = bundleCacheDir();
+  if (bundle === undefined || dir === undefined) return undefined;
   let file: string;
   try {
-    const writer = readFileSync(new URL('./index-source-worker.mjs', import.meta.url));
+    const writer = readFileSync(join(bundle, 'index-source-worker.mjs'));
     const tsMorph = (createRequire(import.meta.url)('ts-morph/package.json') as { version: string }).version;
     const key = createHash('sha256').update(JSON.stringify(facts)).update(writer).update(tsMorph).digest('hex').slice(0, 32);
-    file = fileURLToPath(new URL(`./code-cache/index-${key}.ts`, import.meta.url));
+    file = join(dir, `index-${key}.ts`);
   } catch {
     return undefined;
   }
@@ -38,7 +41,7 @@ export function indexCache(facts: IndexFacts): IndexCache | undefined {
     },
     write(source) {
       try {
-        mkdirSync(fileURLToPath(new URL('./code-cache/', import.meta.url)), { recursive: true });
+        mkdirSync(dir, { recursive: true });
         writeFileSync(`${file}.${process.pid}.tmp`, source);
         renameSync(`${file}.${process.pid}.tmp`, file);
       } catch {

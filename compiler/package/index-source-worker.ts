@@ -3,15 +3,16 @@
  * ts-morph is the slow part, done while the main thread compiles) and posts the text back. From
  * the CLI bundle, ts-morph loads with a V8 code cache kept beside it (code-cache.ts).
  */
-import { fileURLToPath } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { bundleCacheDir } from '../../runtime/src/package-root.ts';
 import { installCodeCache } from './code-cache.ts';
 import type { IndexFacts } from './index-source.ts';
 import { indexSource } from './index-source.ts';
 
 if (!parentPort) throw new Error('index-source-worker.ts runs as a worker thread (index-writer.ts starts it)');
 const { facts } = workerData as { facts: IndexFacts };
-const cache = import.meta.url.endsWith('.mjs') ? installCodeCache(fileURLToPath(new URL('./code-cache/', import.meta.url))) : undefined;
+const cacheDir = bundleCacheDir();
+const cache = cacheDir === undefined ? undefined : installCodeCache(cacheDir);
 try {
   const source = indexSource(facts);
   cache?.save();

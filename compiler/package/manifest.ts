@@ -14,7 +14,7 @@ import type { CheckpointDType, CheckpointTensor } from '../model/checkpoint-tens
 import { checkpointTensors } from '../model/checkpoint-tensors.ts';
 import { jsonText } from './json-text.ts';
 import type { NameList, NameRun } from '../ir/name-runs.ts';
-import { canonicalNames, expandNames } from '../ir/name-runs.ts';
+import { canonicalNames, expandNames, runName } from '../ir/name-runs.ts';
 
 export const MANIFEST_FORMAT = 'dsv3c-manifest/2';
 
@@ -64,9 +64,9 @@ export function buildManifest(config: ModelConfig, graphs: readonly Graph[]): Ma
 
 /**
  * The manifest as written. A stacked weight reads hundreds of expert tensors named by one pattern,
- * so each weight's sources are made name runs first and the source groups are put together from
- * those runs, not from 90k single names: a run's names share dtype and shape (they differ only
- * in the expert number), so its first and last name per template are looked up in the checkpoint.
+ * which its recipe carries as name runs; the source groups are put together from those runs, not
+ * from 90k single names: a run's names share dtype and shape (they differ only in the expert
+ * number), so its first and last name per template are looked up in the checkpoint.
  */
 export function manifestFile(config: ModelConfig, graphs: readonly Graph[]): ManifestFile {
   const byName = new Map<string, ManifestFile['weights'][number]>();
@@ -171,10 +171,6 @@ function lookedUp(config: ModelConfig, weights: ManifestFile['weights']): { tens
 /** A group's items by checkpoint position, with stretches of single names made runs where they form one (the layers' norms). */
 function inCheckpointOrder(items: { at: number; item: string | NameRun }[]): NameList {
   return canonicalNames(items.sort((a, b) => a.at - b.at).map((i) => i.item));
-}
-
-function runName(run: NameRun, k: number, n: number): string {
-  return run.each[k].replace('{}', String(n));
 }
 
 /** manifest.json's text. */

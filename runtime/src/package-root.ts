@@ -19,3 +19,18 @@ export function packageRoot(): string {
     if (path.dirname(dir) === dir) throw new Error(`dsv3c: no dsv3c package.json in any folder above ${start}`);
   }
 }
+
+/**
+ * The folder of the bundle this code runs from (dist/cli/ for the CLI, .gpu/ for the GPU bundle),
+ * where the CLI keeps what it makes beside the bundle: precompiled templates, code-cache/.
+ * Undefined when it runs from its TypeScript sources (tsx, the tests).
+ */
+export function bundleDir(): string | undefined {
+  return import.meta.url.endsWith('.mjs') ? path.dirname(fileURLToPath(import.meta.url)) : undefined;
+}
+
+/** bundleDir()/code-cache: ts-morph's V8 code cache and the index.ts texts (deleting it only costs time). */
+export function bundleCacheDir(): string | undefined {
+  const dir = bundleDir();
+  return dir === undefined ? undefined : path.join(dir, 'code-cache');
+}
