@@ -56,6 +56,12 @@ export const TIE_SIGMAS = 4;
  */
 export const MAX_TIES: Record<Mode, number> = { none: 8, fp8: 16 };
 
+/** The check's prompt: PROMPT random ids drawn from the model's seed. */
+export function agreementPrompt(model: TinyModel): number[] {
+  const rng = new Rng(model.seed ^ 0x5eed);
+  return Array.from({ length: PROMPT }, () => Math.floor(rng.next() * model.config.vocabSize));
+}
+
 export class AgreementError extends Error {
   override name = 'AgreementError';
 }
@@ -137,8 +143,7 @@ export async function checkAgreement(model: TinyModel, mode: Mode, probeSession:
   const { config, weights, name } = model;
   const { executor } = probeSession;
   const V = config.vocabSize;
-  const rng = new Rng(model.seed ^ 0x5eed);
-  const prompt = Array.from({ length: PROMPT }, () => Math.floor(rng.next() * V));
+  const prompt = agreementPrompt(model);
   const label = `${name} ${mode} seed ${model.seed} (replay: DSV3C_TEST_SEED=${model.seed})`;
   const logitsOf = (out: { logits: { memory: { read(v: ArrayBufferView, o: number): void }; byteOffset: number } }, rows: number) => {
     const all = new Float32Array(rows * V);

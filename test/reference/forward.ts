@@ -1,14 +1,15 @@
 import type { ModelConfig } from '../../compiler/config/model-config.ts';
 import type { LayerCache } from './attention.ts';
 import { mlaAttention } from './attention.ts';
-import { makeContext, type RefContext } from './context.ts';
+import { makeContext, stored, type Activations, type Phase, type RefContext } from './context.ts';
 import { feedForward } from './mlp.ts';
 import { add, matVec, rmsNorm, type Vec } from './vec.ts';
 import { tensorOf, type RefWeights } from './weights.ts';
 
 /**
- * The independent float64 forward of DeepseekV3ForCausalLM, straight from REFERENCE.md: no bf16
- * rounding, FP8 weights dequantized exactly. The MTP layers are not run.
+ * The independent float64 forward of DeepseekV3ForCausalLM, straight from REFERENCE.md: FP8
+ * weights dequantized exactly, activations never rounded unless asked (RefOptions.activations).
+ * The MTP layers are not run.
  */
 
 /** Per main layer: per cached position, normalized c_kv (kvLoraRank) and roped k_pe (qkRopeHeadDim). */
@@ -23,12 +24,18 @@ export interface RefCache {
  */
 export interface RefOptions {
   actQuant?: 'none' | 'fp8';
+  /** 'float64' (default) or 'bf16': stored where the compiled plans store bf16 (context.ts). */
+  activations?: Activations;
+}
+
+function context(config: ModelConfig, w: RefWeights, opts: RefOptions | undefined, phase: Phase): RefContext {
+  return makeContext(config, w, opts?.actQuant ?? 'none', opts?.activations ?? 'float64', phase);
 }
 
 export function referencePrefill(config: ModelConfig, w: RefWeights, tokens: number[], opts?: RefOptions): { logits: number[][]; cache: RefCache } {
   if (tokens.length === 0) throw new Error('reference: prefill needs at least one token');
   const empty: RefCache = { layers: Array.from({ length: config.numLayers }, () => ({ cKv: [], kPe: [] })) };
-  const r = run(makeContext(config, w, opts?.actQuant ?? 'none'), tokens, 0, empty);
+  const r = run(context(config, w, opts, 'prefill'), tokens, 0, empty);
   return { logits: r.logits.map((l) => Array.from(l)), cache: r.cache };
 }
 
@@ -37,7 +44,7 @@ export function referenceDecode(config: ModelConfig, w: RefWeights, cache: RefCa
   if (cache.layers.length !== config.numLayers) {
     throw new Error(`reference: cache has ${cache.layers.length} layers, the model ${config.numLayers}`);
   }
-  const r = run(makeContext(config, w, opts?.actQuant ?? 'none'), [token], position, cache);
+  const r = run(context(config, w, opts, 'decode'), [token], position, cache);
   return { logits: Array.from(r.logits[0]), cache: r.cache };
 }
 
@@ -51,19 +58,28 @@ function run(ctx: RefContext, tokens: readonly number[], start: number, cache: R
     return embed.slice(tok * H, (tok + 1) * H);
   });
 
+  // The residual add is fused into the next norm: it normalizes the unrounded sum and stores the
+  // sum as the new residual. `pending` is the last feed-forward's output, not yet added.
+  let pending: Vec[] | null = null;
+  const addPending = (): Vec[] => {
+    const sums = pending ? xs.map((x, t) => add(x, pending![t])) : xs;
+    xs = sums.map((s) => stored(ctx, s));
+    return sums;
+  };
   const layers: LayerCache[] = [];
   for (let l = 0; l < c.numLayers; l++) {
     const p = `model.layers.${l}`;
     const inNorm = tensorOf(ctx.w, `${p}.input_layernorm.weight`, [H]).data;
     const postNorm = tensorOf(ctx.w, `${p}.post_attention_layernorm.weight`, [H]).data;
-    const attn = mlaAttention(ctx, l, xs.map((x) => rmsNorm(x, inNorm, c.rmsNormEps)), start, cache.layers[l]);
+    const attn = mlaAttention(ctx, l, addPending().map((x) => rmsNorm(x, inNorm, c.rmsNormEps)), start, cache.layers[l]);
     layers.push(attn.cache);
-    const hs = xs.map((x, t) => add(x, attn.out[t]));
-    xs = hs.map((h) => add(h, feedForward(ctx, l, rmsNorm(h, postNorm, c.rmsNormEps))));
+    pending = attn.out;
+    pending = addPending().map((h) => feedForward(ctx, l, rmsNorm(h, postNorm, c.rmsNormEps)));
   }
 
   const finalNorm = tensorOf(ctx.w, 'model.norm.weight', [H]).data;
   const head = tensorOf(ctx.w, c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight', [c.vocabSize, H]).data;
-  const logits = xs.map((x) => matVec(head, c.vocabSize, H, rmsNorm(x, finalNorm, c.rmsNormEps)));
+  const logits = addPending().map((x) => matVec(head, c.vocabSize, H, stored(ctx, rmsNorm(x, finalNorm, c.rmsNormEps))));
+  if (ctx.activations === 'bf16') for (const row of logits) for (let v = 0; v < row.length; v++) row[v] = Math.fround(row[v]); // stored float32
   return { logits, cache: { layers } };
 }

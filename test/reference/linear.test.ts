@@ -11,7 +11,7 @@ import type { RefTensor } from './weights.ts';
 const fp8Config: ModelConfig = repoConfig('tiny-noqlora.json'); // quantized, 128×128 blocks
 
 function ctxWith(tensors: Record<string, RefTensor>, actQuant: 'none' | 'fp8') {
-  return makeContext(fp8Config, new Map(Object.entries(tensors)), actQuant);
+  return makeContext(fp8Config, new Map(Object.entries(tensors)), actQuant, 'float64', 'prefill');
 }
 
 const filled = (shape: number[], f: (i: number) => number): RefTensor => ({ shape, data: Float64Array.from({ length: shape[0] * (shape[1] ?? 1) }, (_, i) => f(i)) });
@@ -51,8 +51,8 @@ describe('FP8 linear', () => {
     const [N, K] = weight.shape;
     const rng = new Rng(3);
     const x = Float64Array.from({ length: K }, () => rng.normal() * (1 + 10 * rng.next()));
-    const y = linear(makeContext(fp8Config, w, 'fp8'), name, x);
-    const plain = linear(makeContext(fp8Config, w, 'none'), name, x);
+    const y = linear(makeContext(fp8Config, w, 'fp8', 'float64', 'prefill'), name, x);
+    const plain = linear(makeContext(fp8Config, w, 'none', 'float64', 'prefill'), name, x);
     for (let n = 0; n < N; n++) {
       let expected = 0;
       for (let k = 0; k < K; k++) {

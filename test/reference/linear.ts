@@ -1,5 +1,5 @@
 import type { Fp8Quantization } from '../../compiler/config/model-config.ts';
-import type { RefContext } from './context.ts';
+import { stored, type RefContext } from './context.ts';
 import { E4M3_MAX, e4m3Round } from './e4m3.ts';
 import { matVec, type Vec } from './vec.ts';
 import { tensorOf, type RefTensor } from './weights.ts';
@@ -19,12 +19,34 @@ export function linear(ctx: RefContext, name: string, x: ArrayLike<number>, actQ
   const q = ctx.config.quantization;
   if (!q) return matVec(weight.data, N, K, x);
   const scale = tensorOf(ctx.w, `${name}.weight_scale_inv`, [Math.ceil(N / q.blockN), Math.ceil(K / q.blockK)]);
-  if (actQuant === 'fp8') return w8a8(weight, scale, q, x);
+  if (actQuant === 'fp8') return w8a8(weight, scale, q, quantizeActivations(x, ctx.activations === 'bf16'));
   return matVec(dequantized(weight, scale, q), N, K, x);
 }
 
-/** Per 1×ACT_GROUP group: s = max(amax, 1e-4)/448, q = e4m3(x/s). q holds e4m3 values, s one scale per group. */
-export function quantizeActivations(x: ArrayLike<number>): { q: Float64Array; s: Float64Array } {
+/**
+ * What a linear reads of a fused producer's output (a norm or SwiGLU, `y` its float32 row): in
+ * W8A8 the producer quantizes that row itself; otherwise it stores the row (bf16 in 'bf16' mode).
+ */
+export function fusedOutput(ctx: RefContext, y: Vec): Vec {
+  return ctx.actQuant === 'fp8' && ctx.config.quantization ? y : stored(ctx, y);
+}
+
+/** The linear `name`'s weight [N, K] as float64 values, dequantized when the config is quantized. */
+export function weightValues(ctx: RefContext, name: string): RefTensor {
+  const weight = tensorOf(ctx.w, `${name}.weight`);
+  const q = ctx.config.quantization;
+  if (!q) return weight;
+  const [N, K] = weight.shape;
+  const scale = tensorOf(ctx.w, `${name}.weight_scale_inv`, [Math.ceil(N / q.blockN), Math.ceil(K / q.blockK)]);
+  return { shape: weight.shape, data: dequantized(weight, scale, q) };
+}
+
+/**
+ * Per 1×ACT_GROUP group: s = max(amax, 1e-4)/448, q = e4m3(x/s). q holds e4m3 values, s one scale
+ * per group. `stored`: s is a float32 tensor and x/s is rounded to float32 before e4m3, as the
+ * kernels store them (bf16 activations mode).
+ */
+export function quantizeActivations(x: ArrayLike<number>, stored = false): { q: Float64Array; s: Float64Array } {
   const groups = Math.ceil(x.length / ACT_GROUP);
   const q = new Float64Array(x.length);
   const s = new Float64Array(groups);
@@ -32,17 +54,16 @@ export function quantizeActivations(x: ArrayLike<number>): { q: Float64Array; s:
     const end = Math.min(x.length, (g + 1) * ACT_GROUP);
     let amax = 0;
     for (let k = g * ACT_GROUP; k < end; k++) amax = Math.max(amax, Math.abs(x[k]));
-    s[g] = Math.max(amax, 1e-4) / E4M3_MAX;
-    for (let k = g * ACT_GROUP; k < end; k++) q[k] = e4m3Round(x[k] / s[g]);
+    s[g] = stored ? Math.fround(Math.max(amax, 1e-4) / E4M3_MAX) : Math.max(amax, 1e-4) / E4M3_MAX;
+    for (let k = g * ACT_GROUP; k < end; k++) q[k] = e4m3Round(stored ? Math.fround(x[k] / s[g]) : x[k] / s[g]);
   }
   return { q, s };
 }
 
 /** y[n] = Σ over K segments of (Σ q·w_fp8) · s_a · s_w; a segment ends where an activation group or a weight block does. */
-function w8a8(weight: RefTensor, scale: RefTensor, quant: Fp8Quantization, x: ArrayLike<number>): Vec {
+function w8a8(weight: RefTensor, scale: RefTensor, quant: Fp8Quantization, { q, s }: { q: Float64Array; s: Float64Array }): Vec {
   const [N, K] = weight.shape;
   const sCols = scale.shape[1];
-  const { q, s } = quantizeActivations(x);
   const y = new Float64Array(N);
   for (let n = 0; n < N; n++) {
     const sRow = Math.floor(n / quant.blockN) * sCols;

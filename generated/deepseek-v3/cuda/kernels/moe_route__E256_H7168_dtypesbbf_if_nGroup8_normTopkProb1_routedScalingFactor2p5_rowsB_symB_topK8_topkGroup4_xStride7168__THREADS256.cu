@@ -130,7 +130,8 @@ extern "C" __global__ void __launch_bounds__(256, 1) moe_route__E256_H7168_dtype
   }
   __syncthreads();
   if (tid == 0) {
-    // noaux_tc on one token: score[E] (sigmoid), biased[E] = score + bias -> ids, weights (row n).
+    // noaux_tc on one token: score[E] (sigmoid), biased[E] = score + bias -> ids, weights (row n),
+    // arithmetic in float.
     constexpr int64_t perGroup = E / nGroup;
     for (int64_t g = 0; g < nGroup; ++g) { // group score: the sum of its two best biased scores
       float b1 = neg_inf(), b2 = neg_inf();
@@ -147,18 +148,19 @@ extern "C" __global__ void __launch_bounds__(256, 1) moe_route__E256_H7168_dtype
       kept[best] = 1;
     }
     for (int64_t e = 0; e < E; ++e) taken[e] = 0;
-    float sum = 0.0f;
+    float sum = 0;
     for (int64_t i = 0; i < topK; ++i) { // best experts of the kept groups
       int64_t best = -1;
       for (int64_t e = 0; e < E; ++e)
         if (kept[e / perGroup] && !taken[e] && (best < 0 || biased[e] > biased[best])) best = e;
       taken[best] = 1;
       ids[n * topK + i] = int32_t(best);
-      weights[n * topK + i] = score[best]; // the bias chooses, it never weights
-      sum += score[best];
+      sum += score[best]; // the bias chooses, it never weights
     }
-    for (int64_t i = 0; i < topK; ++i)
-      weights[n * topK + i] = (normTopkProb ? weights[n * topK + i] / sum : weights[n * topK + i]) * float(routedScalingFactor);
+    for (int64_t i = 0; i < topK; ++i) {
+      const float s = score[ids[n * topK + i]];
+      weights[n * topK + i] = float((normTopkProb ? s / sum : s) * float(routedScalingFactor));
+    }
   }
 }
 } // namespace k_moe_route__E256_H7168_dtypesbbf_if_nGroup8_normTopkProb1_routedScalingFactor2p5_rowsB_symB_topK8_topkGroup4_xStride7168__THREADS256
