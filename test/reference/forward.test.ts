@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../compiler/config/model-config.ts';
+import { bf16Round } from './bf16.ts';
 import { referenceDecode, referencePrefill } from './forward.ts';
 import { Rng } from './prng.ts';
 import { randomWeights } from './random-weights.ts';
@@ -9,6 +10,17 @@ import type { RefTensor, RefWeights } from './weights.ts';
 function randomTokens(config: ModelConfig, n: number, seed: number): number[] {
   const rng = new Rng(seed);
   return Array.from({ length: n }, () => rng.int(config.vocabSize));
+}
+
+/** ‖a − b‖ / ‖b‖ */
+function relL2(a: readonly number[], b: readonly number[]): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / den);
 }
 
 describe.each(TINY_CONFIGS)('reference forward on %s', (file) => {
@@ -104,6 +116,27 @@ describe.each(TINY_CONFIGS)('reference forward on %s', (file) => {
       expect(dist).toBeGreaterThan(1e-3);
       expect(dist).toBeLessThan(0.5);
     }
+  });
+
+  it('with bf16 activations: within the bf16 storage error of float64, bf16 in the cache, and decode (absorbed) near prefill (plain)', () => {
+    const tokens = randomTokens(config, 8, 13);
+    const bf16 = { activations: 'bf16' } as const;
+    const exact = referencePrefill(config, w, tokens);
+    const stored = referencePrefill(config, w, tokens, bf16);
+    // The plans store ~20 activations a layer as bf16 (relative step 2⁻⁸): about 1e-2 on a row. A
+    // router that flips an expert under that noise moves its token's row by O(1), hence the median.
+    const rows = stored.logits.map((row, t) => relL2(row, exact.logits[t])).sort((a, b) => a - b);
+    const moved = rows[rows.length >> 1];
+    expect(moved).toBeGreaterThan(1e-4);
+    expect(moved).toBeLessThan(3e-2);
+    for (const layer of stored.cache.layers) for (const row of [...layer.cKv, ...layer.kPe]) expect(row.every((v) => bf16Round(v) === v)).toBe(true);
+    // Decode runs the absorbed form, prefill the plain one: the same product, rounded elsewhere.
+    const head = referencePrefill(config, w, tokens.slice(0, 6), bf16);
+    const step = referenceDecode(config, w, head.cache, tokens[6], 6, bf16);
+    const apart = relL2(step.logits, stored.logits[6]);
+    console.log(`${file}: bf16 activations vs float64 per row [${rows.map((r) => r.toExponential(1))}]; absorbed decode vs plain prefill ${apart.toExponential(2)}`);
+    expect(apart).toBeGreaterThan(0);
+    expect(apart).toBeLessThan(3e-2);
   });
 
   it('rejects a decode position that is not the cache length', () => {

@@ -1,7 +1,7 @@
 import type { ModelConfig } from '../../compiler/config/model-config.ts';
 import type { LayerCache } from './attention.ts';
 import { mlaAttention } from './attention.ts';
-import { makeContext, stored, type Activations, type Phase, type RefContext } from './context.ts';
+import { makeContext, stored, storedF32, type Activations, type Phase, type RefContext } from './context.ts';
 import { feedForward } from './mlp.ts';
 import { add, matVec, rmsNorm, type Vec } from './vec.ts';
 import { tensorOf, type RefWeights } from './weights.ts';
@@ -74,12 +74,12 @@ function run(ctx: RefContext, tokens: readonly number[], start: number, cache: R
     const attn = mlaAttention(ctx, l, addPending().map((x) => rmsNorm(x, inNorm, c.rmsNormEps)), start, cache.layers[l]);
     layers.push(attn.cache);
     pending = attn.out;
-    pending = addPending().map((h) => feedForward(ctx, l, rmsNorm(h, postNorm, c.rmsNormEps)));
+    const hs = addPending();
+    pending = hs.map((h) => feedForward(ctx, l, rmsNorm(h, postNorm, c.rmsNormEps)));
   }
 
   const finalNorm = tensorOf(ctx.w, 'model.norm.weight', [H]).data;
   const head = tensorOf(ctx.w, c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight', [c.vocabSize, H]).data;
-  const logits = addPending().map((x) => matVec(head, c.vocabSize, H, stored(ctx, rmsNorm(x, finalNorm, c.rmsNormEps))));
-  if (ctx.activations === 'bf16') for (const row of logits) for (let v = 0; v < row.length; v++) row[v] = Math.fround(row[v]); // stored float32
+  const logits = addPending().map((x) => matVec(head, c.vocabSize, H, stored(ctx, rmsNorm(x, finalNorm, c.rmsNormEps))).map((v) => storedF32(ctx, v)));
   return { logits, cache: { layers } };
 }

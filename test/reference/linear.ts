@@ -1,5 +1,5 @@
 import type { Fp8Quantization } from '../../compiler/config/model-config.ts';
-import { stored, type RefContext } from './context.ts';
+import { stored, storedF32, type RefContext } from './context.ts';
 import { E4M3_MAX, e4m3Round } from './e4m3.ts';
 import { matVec, type Vec } from './vec.ts';
 import { tensorOf, type RefTensor } from './weights.ts';
@@ -19,7 +19,7 @@ export function linear(ctx: RefContext, name: string, x: ArrayLike<number>, actQ
   const q = ctx.config.quantization;
   if (!q) return matVec(weight.data, N, K, x);
   const scale = tensorOf(ctx.w, `${name}.weight_scale_inv`, [Math.ceil(N / q.blockN), Math.ceil(K / q.blockK)]);
-  if (actQuant === 'fp8') return w8a8(weight, scale, q, quantizeActivations(x, ctx.activations === 'bf16'));
+  if (actQuant === 'fp8') return w8a8(weight, scale, q, quantizeActivations(x, (v) => storedF32(ctx, v)));
   return matVec(dequantized(weight, scale, q), N, K, x);
 }
 
@@ -43,10 +43,10 @@ export function weightValues(ctx: RefContext, name: string): RefTensor {
 
 /**
  * Per 1×ACT_GROUP group: s = max(amax, 1e-4)/448, q = e4m3(x/s). q holds e4m3 values, s one scale
- * per group. `stored`: s is a float32 tensor and x/s is rounded to float32 before e4m3, as the
- * kernels store them (bf16 activations mode).
+ * per group. `f32` rounds s (a float32 tensor) and x/s before e4m3 as the kernels do, where the
+ * reference stores as they do (storedF32).
  */
-export function quantizeActivations(x: ArrayLike<number>, stored = false): { q: Float64Array; s: Float64Array } {
+export function quantizeActivations(x: ArrayLike<number>, f32 = (v: number) => v): { q: Float64Array; s: Float64Array } {
   const groups = Math.ceil(x.length / ACT_GROUP);
   const q = new Float64Array(x.length);
   const s = new Float64Array(groups);
@@ -54,8 +54,8 @@ export function quantizeActivations(x: ArrayLike<number>, stored = false): { q: 
     const end = Math.min(x.length, (g + 1) * ACT_GROUP);
     let amax = 0;
     for (let k = g * ACT_GROUP; k < end; k++) amax = Math.max(amax, Math.abs(x[k]));
-    s[g] = stored ? Math.fround(Math.max(amax, 1e-4) / E4M3_MAX) : Math.max(amax, 1e-4) / E4M3_MAX;
-    for (let k = g * ACT_GROUP; k < end; k++) q[k] = e4m3Round(stored ? Math.fround(x[k] / s[g]) : x[k] / s[g]);
+    s[g] = f32(Math.max(amax, 1e-4) / E4M3_MAX);
+    for (let k = g * ACT_GROUP; k < end; k++) q[k] = e4m3Round(f32(x[k] / s[g]));
   }
   return { q, s };
 }

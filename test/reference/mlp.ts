@@ -1,5 +1,5 @@
 import { isMoeLayer } from '../../compiler/config/model-config.ts';
-import { stored, type RefContext } from './context.ts';
+import { stored, storedF32, type RefContext } from './context.ts';
 import { fusedOutput, linear } from './linear.ts';
 import { routeParams, routeToken } from './routing.ts';
 import { add, matVec, sigmoid, silu, type Vec } from './vec.ts';
@@ -31,7 +31,7 @@ function moe(ctx: RefContext, p: string, x: Vec): Vec {
   const scores = matVec(gate, E, c.hiddenSize, stored(ctx, x)).map(sigmoid);
   const route = routeToken(scores, bias, routeParams(c));
   const { idx } = route;
-  const weights = ctx.activations === 'bf16' ? route.weights.map(Math.fround) : route.weights; // stored float32
+  const weights = route.weights.map((v) => storedF32(ctx, v));
 
   const input = fusedOutput(ctx, x);
   const out = new Float64Array(c.hiddenSize);
