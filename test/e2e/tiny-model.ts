@@ -66,16 +66,7 @@ export function tempRoot(prefix: string): string {
   return root;
 }
 
-/** ‖a − b‖ / ‖b‖. */
-export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
+export { relativeError } from '../reference/test-configs.ts';
 
 export function rms(x: ArrayLike<number>): number {
   let s = 0;

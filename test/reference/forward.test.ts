@@ -4,23 +4,12 @@ import { bf16Round } from './bf16.ts';
 import { referenceDecode, referencePrefill } from './forward.ts';
 import { Rng } from './prng.ts';
 import { randomWeights } from './random-weights.ts';
-import { relMaxError, repoConfig, TINY_CONFIGS } from './test-configs.ts';
+import { relativeError, relMaxError, repoConfig, TINY_CONFIGS } from './test-configs.ts';
 import type { RefTensor, RefWeights } from './weights.ts';
 
 function randomTokens(config: ModelConfig, n: number, seed: number): number[] {
   const rng = new Rng(seed);
   return Array.from({ length: n }, () => rng.int(config.vocabSize));
-}
-
-/** ‖a − b‖ / ‖b‖ */
-function relL2(a: readonly number[], b: readonly number[]): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
 }
 
 describe.each(TINY_CONFIGS)('reference forward on %s', (file) => {
@@ -125,7 +114,7 @@ describe.each(TINY_CONFIGS)('reference forward on %s', (file) => {
     const stored = referencePrefill(config, w, tokens, bf16);
     // The plans store ~20 activations a layer as bf16 (relative step 2⁻⁸): about 1e-2 on a row. A
     // router that flips an expert under that noise moves its token's row by O(1), hence the median.
-    const rows = stored.logits.map((row, t) => relL2(row, exact.logits[t])).sort((a, b) => a - b);
+    const rows = stored.logits.map((row, t) => relativeError(row, exact.logits[t])).sort((a, b) => a - b);
     const moved = rows[rows.length >> 1];
     expect(moved).toBeGreaterThan(1e-4);
     expect(moved).toBeLessThan(3e-2);
@@ -133,7 +122,7 @@ describe.each(TINY_CONFIGS)('reference forward on %s', (file) => {
     // Decode runs the absorbed form, prefill the plain one: the same product, rounded elsewhere.
     const head = referencePrefill(config, w, tokens.slice(0, 6), bf16);
     const step = referenceDecode(config, w, head.cache, tokens[6], 6, bf16);
-    const apart = relL2(step.logits, stored.logits[6]);
+    const apart = relativeError(step.logits, stored.logits[6]);
     console.log(`${file}: bf16 activations vs float64 per row [${rows.map((r) => r.toExponential(1))}]; absorbed decode vs plain prefill ${apart.toExponential(2)}`);
     expect(apart).toBeGreaterThan(0);
     expect(apart).toBeLessThan(3e-2);
