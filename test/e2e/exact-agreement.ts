@@ -6,7 +6,9 @@
  * float64 computations in a different order land on opposite sides of a rounding boundary, about
  * 1e-13 per stored value. The logits therefore agree to float32 (EXACT_BOUND; observed: bit for
  * bit), and the greedy tokens, each side running free on its own argmax, are identical: no
- * near-tie allowance and no steering of the reference's router.
+ * near-tie allowance and no steering of the reference's router. A pass that changes where the
+ * plans store a tensor (a new fusion) changes the precision contract: the reference's stored()
+ * calls must move with it, and this check says so first.
  */
 import type { ModelSession } from '../../runtime/src/index.ts';
 import { referenceDecode, referencePrefill, type RefOptions } from '../reference/forward.ts';
