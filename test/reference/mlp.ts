@@ -30,12 +30,11 @@ function moe(ctx: RefContext, p: string, x: Vec): Vec {
   const bias = tensorOf(ctx.w, `${p}.gate.e_score_correction_bias`, [E]).data;
   const scores = matVec(gate, E, c.hiddenSize, stored(ctx, x)).map(sigmoid);
   const route = routeToken(scores, bias, routeParams(c));
-  const { idx } = route;
   const weights = route.weights.map((v) => storedF32(ctx, v));
 
   const input = fusedOutput(ctx, x);
   const out = new Float64Array(c.hiddenSize);
-  idx.forEach((e, k) => {
+  route.idx.forEach((e, k) => {
     const y = stored(ctx, swiglu(ctx, `${p}.experts.${e}`, input));
     for (let i = 0; i < y.length; i++) out[i] += weights[k] * y[i];
   });
