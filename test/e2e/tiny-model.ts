@@ -66,7 +66,7 @@ export function tempRoot(prefix: string): string {
   return root;
 }
 
-export { relativeError } from '../reference/test-configs.ts';
+export { relativeError } from '../reference/errors.ts';
 
 export function rms(x: ArrayLike<number>): number {
   let s = 0;

@@ -4,7 +4,8 @@ import { bf16Round } from './bf16.ts';
 import { referenceDecode, referencePrefill } from './forward.ts';
 import { Rng } from './prng.ts';
 import { randomWeights } from './random-weights.ts';
-import { relativeError, relMaxError, repoConfig, TINY_CONFIGS } from './test-configs.ts';
+import { relativeError } from './errors.ts';
+import { relMaxError, repoConfig, TINY_CONFIGS } from './test-configs.ts';
 import type { RefTensor, RefWeights } from './weights.ts';
 
 function randomTokens(config: ModelConfig, n: number, seed: number): number[] {

@@ -14,17 +14,6 @@ export const TINY_CONFIGS: readonly string[] = readdirSync(dir)
   .filter((f) => f.startsWith('tiny-') && f.endsWith('.json'))
   .sort();
 
-/** ‖a − b‖ / ‖b‖. */
-export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
-
 /** max |a − b| / max |b|: one number for "these logits agree". */
 export function relMaxError(a: readonly number[], b: readonly number[]): number {
   let num = 0;
