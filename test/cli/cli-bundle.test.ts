@@ -21,8 +21,10 @@ describe('the CLI bundle', () => {
     expect(first.status, first.stderr).toBe(0);
     expect(freshBundle()).toBe(join(process.cwd(), 'dist', 'cli', 'main.mjs'));
 
-    const past = new Date(Date.now() - 3_600_000);
-    utimesSync(stamp, past, past); // now every source is newer than the bundle
+    // Older than any checkout: every source is now newer than the bundle (an hour ago was not
+    // enough where the checkout itself is older than that).
+    const past = new Date(1_000_000);
+    utimesSync(stamp, past, past);
     expect(freshBundle()).toBeUndefined();
     const rebuilt = version();
     expect(rebuilt.status, rebuilt.stderr).toBe(0);
