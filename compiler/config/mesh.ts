@@ -51,3 +51,53 @@ export function validateMesh(config: ModelConfig, mesh: Mesh): void {
     }
   }
 }
+
+/**
+ * What `compile` can split today: tensor parallelism over `tp` ranks. Beyond validateMesh, each
+ * rank's slice of an FP8 linear must be whole 128×128 scale blocks (a block split across ranks
+ * would need its scale on both, and W8A8 quantizes activations in groups of blockK that must not
+ * straddle ranks), and expert parallelism is not compiled yet.
+ */
+export function validateCompileMesh(config: ModelConfig, mesh: Mesh): void {
+  validateMesh(config, mesh);
+  if (mesh.ep > 1) throw new MeshError(`mesh ep=${mesh.ep}: compile splits tensors over tp ranks only; expert parallelism is not compiled yet (use ep=1)`);
+  const q = config.quantization;
+  if (!q || mesh.tp === 1) return;
+  const local = rankConfig(config, mesh);
+  const heads = `num_attention_heads/${mesh.tp} = ${local.numHeads} heads`;
+  const rows = (size: number, what: string): [number, number, string, string][] => [[size, q.blockN, what, 'rows']];
+  const columns = (size: number, what: string): [number, number, string, string][] => [[size, q.blockK, what, 'columns']];
+  const checks = [
+    ...rows(local.numHeads * (config.qkNopeHeadDim + config.qkRopeHeadDim), `the q projection's ${heads} × (qk_nope_head_dim + qk_rope_head_dim)`),
+    ...rows(local.numHeads * (config.qkNopeHeadDim + config.vHeadDim), `kv_b_proj's ${heads} × (qk_nope_head_dim + v_head_dim)`),
+    ...columns(local.numHeads * config.vHeadDim, `o_proj's ${heads} × v_head_dim`),
+    ...rows(local.intermediateSize, `intermediate_size/${mesh.tp}`),
+    ...columns(local.intermediateSize, `intermediate_size/${mesh.tp}`),
+  ];
+  if (config.nRoutedExperts > 0) checks.push(...rows(local.moeIntermediateSize, `moe_intermediate_size/${mesh.tp}`), ...columns(local.moeIntermediateSize, `moe_intermediate_size/${mesh.tp}`));
+  for (const [size, block, what, axis] of checks) {
+    if (size % block !== 0) {
+      throw new MeshError(`mesh tp=${mesh.tp}: each rank holds ${size} ${axis} (${what}) of ${config.source}, not a multiple of the FP8 scale block's ${block} ${axis}; expected a tp that keeps every rank's slice whole blocks`);
+    }
+  }
+}
+
+/**
+ * The model one tensor-parallel rank computes: the same layers with 1/tp of the attention heads,
+ * of the dense MLP's and of each expert's intermediate size. Passes and codegen size everything
+ * from it; the vocabulary stays whole (the head's split is the model builder's, see build-model).
+ */
+export function rankConfig(config: ModelConfig, mesh: Mesh): ModelConfig {
+  if (mesh.tp === 1) return config;
+  return Object.freeze({
+    ...config,
+    numHeads: config.numHeads / mesh.tp,
+    intermediateSize: config.intermediateSize / mesh.tp,
+    moeIntermediateSize: config.moeIntermediateSize / mesh.tp,
+  });
+}
+
+/** "tp=2,ep=1" for messages and cache keys. */
+export function formatMesh(mesh: Mesh): string {
+  return `tp=${mesh.tp},ep=${mesh.ep}`;
+}

@@ -12,22 +12,36 @@ import { formatShape } from './types.ts';
  * shapes of the inputs given; a shape that contradicts the graph or an earlier binding is an error.
  */
 export function interpret(graph: Graph, inputs: ReadonlyMap<string, Tensor>): Map<string, Tensor> {
-  const values = new Map<number, Tensor>();
+  return interpretRanks(graph, [inputs])[0];
+}
+
+/**
+ * Runs one graph for every rank of a mesh in lockstep, rank r on `inputs[r]` (its slices of the
+ * weights): node by node, each rank on its own values, except that a collective (OpDef.collective)
+ * sees every rank's operands at once. One rank is `interpret`.
+ */
+export function interpretRanks(graph: Graph, inputs: readonly ReadonlyMap<string, Tensor>[]): Map<string, Tensor>[] {
+  const ranks = inputs.map(() => new Map<number, Tensor>());
   const bindings: Partial<Record<Sym, number>> = {};
   for (const input of graph.inputs) {
-    const t = inputs.get(input.name) ?? derive(input, inputs);
-    bindShape(input.name, input.value.type.shape, t.shape, bindings);
-    values.set(input.value.id, t);
-  }
-  for (const node of graph.nodes) {
-    const args = node.inputs.map((id) => values.get(id)!);
-    const outs = getOp(node.op).reference(args, node.attrs, bindings);
-    node.outputs.forEach((v, i) => {
-      bindShape(`%${v.id} (${node.op} in ${node.scope})`, v.type.shape, outs[i].shape, bindings);
-      values.set(v.id, outs[i]);
+    inputs.forEach((given, r) => {
+      const t = given.get(input.name) ?? derive(input, given);
+      bindShape(ranks.length > 1 ? `${input.name} of rank ${r}` : input.name, input.value.type.shape, t.shape, bindings);
+      ranks[r].set(input.value.id, t);
     });
   }
-  return new Map(graph.outputs.map((o) => [o.name, values.get(o.value)!]));
+  for (const node of graph.nodes) {
+    const op = getOp(node.op);
+    const args = ranks.map((values) => node.inputs.map((id) => values.get(id)!));
+    const outs = op.collective && ranks.length > 1 ? op.collective(args, node.attrs) : args.map((a) => op.reference(a, node.attrs, bindings));
+    outs.forEach((rankOuts, r) =>
+      node.outputs.forEach((v, i) => {
+        bindShape(`%${v.id} (${node.op} in ${node.scope})`, v.type.shape, rankOuts[i].shape, bindings);
+        ranks[r].set(v.id, rankOuts[i]);
+      }),
+    );
+  }
+  return ranks.map((values) => new Map(graph.outputs.map((o) => [o.name, values.get(o.value)!])));
 }
 
 /** A derived weight made from the checkpoint tensors it names, as the loader would make it. */

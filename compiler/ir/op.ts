@@ -27,6 +27,11 @@ export interface OpDef {
   cost(inputs: readonly TensorType[], outputs: readonly TensorType[], attrs: Attrs, bindings: Bindings): Cost;
   /** Outputs that are an input updated in place on devices, as [output index, input index] (the KV cache writes). */
   readonly inPlace?: readonly (readonly [number, number])[];
+  /**
+   * Set on collectives (ops whose result depends on every rank's operands): `perRank[r]` are rank
+   * r's inputs, the result rank r's outputs. `reference` is then the one-rank case.
+   */
+  readonly collective?: (perRank: readonly (readonly Tensor[])[], attrs: Attrs) => Tensor[][];
 }
 
 const registry = new Map<string, OpDef>();

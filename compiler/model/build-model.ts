@@ -1,3 +1,5 @@
+import type { Mesh } from '../config/mesh.ts';
+import { rankConfig, SINGLE_RANK } from '../config/mesh.ts';
 import type { ModelConfig } from '../config/model-config.ts';
 import { isMoeLayer } from '../config/model-config.ts';
 import { GraphBuilder } from '../ir/builder.ts';
@@ -21,6 +23,11 @@ import { ropeAttrs, softmaxScale } from './rope-attrs.ts';
  * Inputs: `tokens`, `positions`, `slots` i32[N], `slot_table` i32[Bc, S], per layer the pools
  * `cache.L.c_kv` [P, kv_lora] and `cache.L.k_pe` [P, rope], and every checkpoint weight under its
  * checkpoint name. Outputs: `logits` f32[N, vocab] and the updated pools.
+ *
+ * With a mesh of tp > 1 ranks the graph is the one every rank runs (tensor-parallel.ts): 1/tp of
+ * the heads and intermediate sizes, the checkpoint's sliced tensors under their own names, an
+ * all_reduce after each row-parallel linear (o_proj, the MLP or MoE output) and an all_gather of
+ * the vocabulary-parallel head's logits.
  */
 export function buildModel(config: ModelConfig, phase: Phase, options: ModelOptions = DEFAULT_MODEL_OPTIONS): Graph {
   return new ModelBuilder(config, phase, options).build();
@@ -34,6 +41,8 @@ export interface ModelOptions {
    * output in bf16. 'none' (W8A16, DeepSeek's bf16 path): activations stay bf16.
    */
   readonly actQuant: 'fp8' | 'none';
+  /** The ranks the model is split over (default one); validateCompileMesh says which it can be. */
+  readonly mesh?: Mesh;
 }
 
 export const DEFAULT_MODEL_OPTIONS: ModelOptions = Object.freeze({ actQuant: 'fp8' });
@@ -45,6 +54,9 @@ export function cacheNames(layer: number): { cKv: string; kPe: string } {
 
 class ModelBuilder {
   private readonly g: GraphBuilder;
+  /** The rank's model: the config with 1/tp of the heads and intermediate sizes. */
+  private readonly c: ModelConfig;
+  private readonly tp: number;
   private readonly N: Dim; // tokens in this step
   private readonly seqView: readonly [Dim, Dim]; // (sequences, tokens per sequence) for attention
   private readonly cacheBatch: Dim; // sequences of the slot table: 1 in prefill, B in decode
@@ -53,10 +65,13 @@ class ModelBuilder {
   private slotTable!: Value; // i32[Bc, S]: the pool row of each sequence's position j
 
   constructor(
-    private readonly c: ModelConfig,
+    config: ModelConfig,
     private readonly phase: Phase,
     private readonly options: ModelOptions,
   ) {
+    const mesh = options.mesh ?? SINGLE_RANK;
+    this.c = rankConfig(config, mesh);
+    this.tp = mesh.tp;
     this.g = new GraphBuilder(phase);
     this.N = phase === 'prefill' ? 'T' : 'B';
     this.seqView = phase === 'prefill' ? [1, 'T'] : ['B', 1];
@@ -71,10 +86,12 @@ class ModelBuilder {
     this.slotTable = g.input('slot_table', 'activation', 'i32', [this.cacheBatch, 'S']);
     let x = g.scoped('embed', () => g.add1('embedding', [this.weight('model.embed_tokens.weight', 'bf16', [c.vocabSize, c.hiddenSize]), tokens]));
     for (let l = 0; l < c.numLayers; l++) x = g.scoped(`layers.${l}`, () => this.layer(l, x));
-    const head = c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
     const logits = g.scoped('head', () => {
       const normed = this.rmsNorm(x, 'model.norm.weight', c.hiddenSize);
-      return g.add1('matmul', [normed, this.weight(head, 'bf16', [c.vocabSize, c.hiddenSize])], { dtype: 'f32' });
+      // A tied head is the embedding, which every rank holds whole; lm_head splits by vocabulary.
+      if (c.tieWordEmbeddings) return g.add1('matmul', [normed, this.weight('model.embed_tokens.weight', 'bf16', [c.vocabSize, c.hiddenSize])], { dtype: 'f32' });
+      const part = g.add1('matmul', [normed, this.weight('lm_head.weight', 'bf16', [c.vocabSize / this.tp, c.hiddenSize])], { dtype: 'f32' });
+      return this.tp === 1 ? part : g.add1('all_gather', [part], { ranks: this.tp });
     });
     g.output('logits', logits);
     return g.build();
@@ -82,6 +99,11 @@ class ModelBuilder {
 
   private weight(name: string, dtype: 'bf16' | 'f32', shape: number[]): Value {
     return this.g.input(name, 'weight', dtype, shape);
+  }
+
+  /** The sum of a row-parallel result's partial sums over the tensor-parallel ranks. */
+  private allReduce(x: Value): Value {
+    return this.tp === 1 ? x : this.g.add1('all_reduce', [x], { ranks: this.tp });
   }
 
   private rmsNorm(x: Value, weightName: string, dim: number): Value {
@@ -141,10 +163,10 @@ class ModelBuilder {
   private layer(l: number, x: Value): Value {
     const { g } = this;
     const p = `model.layers.${l}`;
-    const attn = g.scoped('attn', () => this.attention(l, this.rmsNorm(x, `${p}.input_layernorm.weight`, this.c.hiddenSize)));
+    const attn = g.scoped('attn', () => this.allReduce(this.attention(l, this.rmsNorm(x, `${p}.input_layernorm.weight`, this.c.hiddenSize))));
     const h = g.add1('add', [x, attn]);
     const normed = this.rmsNorm(h, `${p}.post_attention_layernorm.weight`, this.c.hiddenSize);
-    const mlp = g.scoped('mlp', () => (isMoeLayer(this.c, l) ? this.moe(l, normed) : this.swiglu(normed, `${p}.mlp`, this.c.intermediateSize)));
+    const mlp = g.scoped('mlp', () => this.allReduce(isMoeLayer(this.c, l) ? this.moe(l, normed) : this.swiglu(normed, `${p}.mlp`, this.c.intermediateSize)));
     return g.add1('add', [h, mlp]);
   }
 

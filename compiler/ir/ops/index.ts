@@ -12,3 +12,4 @@ import './fused-norm.ts';
 import './mla-absorbed.ts';
 import './moe-lowered.ts';
 import './sample.ts';
+import './collective.ts';

@@ -1,0 +1,65 @@
+import type { Mesh } from '../config/mesh.ts';
+import type { Tensor } from '../ir/tensor.ts';
+import { tensor } from '../ir/tensor.ts';
+
+/**
+ * Which checkpoint tensors a tensor-parallel rank holds a slice of, and which slice: the Megatron
+ * split of DeepSeek-V3. Column-parallel linears (each rank computes some output features) are cut
+ * along their rows, row-parallel linears (each rank reads the features its column-parallel partner
+ * made, and the partial sums meet in an all_reduce) along their columns; a `weight_scale_inv` is
+ * cut like its weight (mesh.ts keeps every slice whole scale blocks). Everything else, the
+ * low-rank q_a and kv_a projections, norms, the router, the embedding, is held whole by every rank.
+ *
+ *   attention: q_proj | q_b_proj, kv_b_proj rows (heads) → o_proj columns (heads) → all_reduce
+ *   MLPs:      gate_proj, up_proj rows → down_proj columns → all_reduce (dense, shared, each expert)
+ *   head:      lm_head rows (vocabulary) → all_gather of the logits
+ *
+ * The model builder gives each rank's graph the sliced shapes and the collectives; recipes then
+ * apply to the sliced checkpoint tensors, so a rank's derived weights (interleaved gate/up, W_UK,
+ * expert stacks) are those of a model with 1/tp of the heads and intermediate sizes.
+ */
+const ROWS = /\.(self_attn\.(q_proj|q_b_proj|kv_b_proj)|mlp\.(shared_experts\.|experts\.\d+\.)?(gate_proj|up_proj))\.(weight|weight_scale_inv)$|^lm_head\.weight$/;
+const COLUMNS = /\.(self_attn\.o_proj|mlp\.(shared_experts\.|experts\.\d+\.)?down_proj)\.(weight|weight_scale_inv)$/;
+
+/** The axis of a checkpoint tensor a tensor-parallel rank slices (0: rows, 1: columns), or undefined when every rank holds it whole. */
+export function tpSplitAxis(name: string): 0 | 1 | undefined {
+  if (ROWS.test(name)) return 0;
+  if (COLUMNS.test(name)) return 1;
+  return undefined;
+}
+
+/** A rank's part of a checkpoint tensor: [start, start + count) along `axis`. */
+export interface TensorSlice {
+  readonly axis: 0 | 1;
+  readonly start: number;
+  readonly count: number;
+}
+
+/** The slice of checkpoint tensor `name` (of `shape`) that tensor-parallel rank `rank` of `mesh` holds; undefined: the whole tensor. */
+export function tpSlice(name: string, shape: readonly number[], mesh: Mesh, rank: number): TensorSlice | undefined {
+  const axis = tpSplitAxis(name);
+  if (axis === undefined || mesh.tp === 1) return undefined;
+  const size = shape[axis];
+  if (size % mesh.tp !== 0) throw new Error(`tensor parallel: ${name} has ${size} along axis ${axis}, which tp=${mesh.tp} does not divide`);
+  const count = size / mesh.tp;
+  return { axis, start: rank * count, count };
+}
+
+/** The part of a 2-D float64 tensor a slice names. */
+export function sliceTensor(t: Tensor, slice: TensorSlice): Tensor {
+  const [N, K] = t.shape;
+  if (slice.axis === 0) return tensor([slice.count, K], t.data.slice(slice.start * K, (slice.start + slice.count) * K));
+  const out = new Float64Array(N * slice.count);
+  for (let i = 0; i < N; i++) out.set(t.data.subarray(i * K + slice.start, i * K + slice.start + slice.count), i * slice.count);
+  return tensor([N, slice.count], out);
+}
+
+/** Checkpoint tensors as rank `rank` of `mesh` holds them (other inputs, such as tokens, pass through). */
+export function rankTensors(tensors: ReadonlyMap<string, Tensor>, mesh: Mesh, rank: number): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const [name, t] of tensors) {
+    const slice = t.shape.length === 2 ? tpSlice(name, t.shape, mesh, rank) : undefined;
+    out.set(name, slice ? sliceTensor(t, slice) : t);
+  }
+  return out;
+}
