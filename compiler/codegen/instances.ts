@@ -7,6 +7,7 @@
 import type { Node } from '../ir/graph.ts';
 import { formatAttrs, valueTypes } from '../ir/graph.ts';
 import { getOp } from '../ir/op.ts';
+import { COLLECTIVE_OPS } from '../ir/ops/collective.ts';
 import type { DType, Sym } from '../ir/types.ts';
 import type { Schedule } from '../passes/schedule.ts';
 import type { Dialect } from './dialect.ts';
@@ -43,7 +44,7 @@ export interface KernelPlan {
   readonly target: TargetClass;
   /** Distinct instances, sorted by name. */
   readonly instances: readonly KernelInstance[];
-  /** One per scheduled kernel with a family, in launch order. */
+  /** One per scheduled kernel with a family, in launch order (collectives have none). */
   readonly launches: readonly KernelLaunch[];
   /** Ops scheduled that no family implements yet (each once). */
   readonly unsupported: readonly string[];
@@ -114,6 +115,7 @@ export function planKernels(schedule: Schedule, dialect: Dialect, options: PlanO
     return key;
   };
   for (const node of schedule.kernels) {
+    if (COLLECTIVE_OPS.has(node.op)) continue; // not kernels: the runtime's communicator runs them
     const family = familyFor(node.op);
     if (!family) {
       unsupported.add(node.op);

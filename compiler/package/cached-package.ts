@@ -2,7 +2,7 @@
  * A package for a run (`dsv3c run` without --package, and tests that need a built package): the
  * generated package of a config for a target, kept in `<cache>/packages/<key>/`, where the key
  * covers what the package depends on: the config's fingerprint, target, arch, activation
- * quantization, the dsv3c version and the plan and manifest formats. A complete folder
+ * quantization, mesh, the dsv3c version and the plan and manifest formats. A complete folder
  * (plan.json and build/build.json) is reused as it is; otherwise the package is compiled
  * in-process into a private staging folder, its kernels are built (through the shared kernel
  * cache), and the folder is renamed into place, so a folder under that key is always whole, even
@@ -15,6 +15,8 @@ import { basename, dirname, join } from 'node:path';
 import type { Dialect, TargetKind } from '../codegen/dialect.ts';
 import { compileModel } from '../compile-model.ts';
 import { configFingerprint } from '../config/config-fingerprint.ts';
+import type { Mesh } from '../config/mesh.ts';
+import { SINGLE_RANK } from '../config/mesh.ts';
 import type { ModelConfig } from '../config/model-config.ts';
 import type { BuildProgress, BuildResult } from './build-kernels.ts';
 import { buildPackageKernels, defaultCacheDir } from './build-kernels.ts';
@@ -31,6 +33,8 @@ export interface RunPackageOptions {
   readonly arch?: string;
   /** fp8 (W8A8) by default. */
   readonly actQuant?: 'fp8' | 'none';
+  /** One rank by default. */
+  readonly mesh?: Mesh;
   /** The cache root (default: defaultCacheDir()); packages go to <root>/packages, kernels to <root>/kernels. */
   readonly cacheDir?: string;
   /** The name written into the package's headers when it is compiled (default "model"). */
@@ -51,17 +55,17 @@ export interface RunPackage {
   readonly build?: BuildResult;
 }
 
-/** `<target>-<arch>-<actQuant>-<16 hex digits>`: readable, and unique for what the package depends on. */
-export function runPackageKey(config: ModelConfig, dialect: Dialect, actQuant: 'fp8' | 'none'): string {
-  const what = { config: configFingerprint(config), target: dialect.target, arch: dialect.arch, actQuant, dsv3c: RUNTIME_VERSION, formats: [PLAN_FORMAT, MANIFEST_FORMAT] };
+/** `<target>-<arch>-<actQuant>[-tp<N>]-<16 hex digits>`: readable, and unique for what the package depends on. */
+export function runPackageKey(config: ModelConfig, dialect: Dialect, actQuant: 'fp8' | 'none', mesh: Mesh = SINGLE_RANK): string {
+  const what = { config: configFingerprint(config), target: dialect.target, arch: dialect.arch, actQuant, mesh: [mesh.tp, mesh.ep], dsv3c: RUNTIME_VERSION, formats: [PLAN_FORMAT, MANIFEST_FORMAT] };
   const hash = createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16);
-  return `${dialect.target}-${dialect.arch}-${actQuant}-${hash}`;
+  return `${dialect.target}-${dialect.arch}-${actQuant}${mesh.tp > 1 ? `-tp${mesh.tp}` : ''}-${hash}`;
 }
 
 /** Where the package for these options lives (whether or not it exists yet). */
 export function runPackageDir(config: ModelConfig, options: RunPackageOptions = {}): string {
   const dialect = dialectFor(options.target ?? 'cpu', options.arch);
-  return join(options.cacheDir ?? defaultCacheDir(), 'packages', runPackageKey(config, dialect, options.actQuant ?? 'fp8'));
+  return join(options.cacheDir ?? defaultCacheDir(), 'packages', runPackageKey(config, dialect, options.actQuant ?? 'fp8', options.mesh));
 }
 
 /** A package folder with its plan and a finished kernel build. */
@@ -84,8 +88,9 @@ export async function packageForRun(config: ModelConfig, options: RunPackageOpti
   const tag = `${process.pid}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 8)}`;
   const staging = join(packages, `.${key}.${tag}.tmp`);
   try {
-    const phases = compileModel(config, { actQuant, disabledPasses: [] });
-    writePackage(staging, generatePackage(config, phases, { model: options.model ?? 'model', dialect, actQuant, disabledPasses: [] }));
+    const mesh = options.mesh ?? SINGLE_RANK;
+    const phases = compileModel(config, { actQuant, disabledPasses: [], mesh });
+    writePackage(staging, generatePackage(config, phases, { model: options.model ?? 'model', dialect, actQuant, disabledPasses: [], mesh }));
     const build = await buildPackageKernels(staging, { cacheDir, jobs: options.jobs, onProgress: options.onBuildProgress });
     if (!isCompletePackage(dir)) {
       const old = join(packages, `.${key}.${tag}.old`);

@@ -10,6 +10,8 @@ import { planKernels } from '../codegen/instances.ts';
 import { renderInstance } from '../codegen/render.ts';
 import type { CompiledPhase } from '../compile-model.ts';
 import { configFingerprint } from '../config/config-fingerprint.ts';
+import type { Mesh } from '../config/mesh.ts';
+import { SINGLE_RANK } from '../config/mesh.ts';
 import type { ModelConfig } from '../config/model-config.ts';
 import type { IndexFacts } from './index-source.ts';
 import { indexSource } from './index-source.ts';
@@ -29,6 +31,8 @@ export interface PackageOptions {
   readonly dialect: Dialect;
   readonly actQuant: 'fp8' | 'none';
   readonly disabledPasses: readonly string[];
+  /** The ranks `phases` were compiled for (compileModel's mesh); one by default. */
+  readonly mesh?: Mesh;
   readonly kernels?: PlanOptions;
 }
 
@@ -49,6 +53,7 @@ export function generatePackage(config: ModelConfig, phases: readonly CompiledPh
  */
 export function generatePackageWithoutIndex(config: ModelConfig, phases: readonly CompiledPhase[], options: PackageOptions): Map<string, string> {
   const { dialect: d, model } = options;
+  const mesh = options.mesh ?? SINGLE_RANK;
   const kernelPlans = phases.map((p) => planKernels(p.schedule, d, options.kernels));
   kernelPlans.forEach((kp, i) => {
     if (kp.unsupported.length === 0) return;
@@ -69,13 +74,14 @@ export function generatePackageWithoutIndex(config: ModelConfig, phases: readonl
     target: { target: d.target, arch: d.arch, ext: d.ext },
     actQuant: options.actQuant,
     disabledPasses: options.disabledPasses,
+    mesh: { tp: mesh.tp, ep: mesh.ep },
     phases: phases.map((p, i) => phasePlan(p, kernelPlans[i])),
     sampler: planSampler(sampler, config.vocabSize),
   };
   const files = new Map<string, string>();
   files.set('package.json', jsonText(packageJson(model, plan)));
   files.set('plan.json', jsonText(plan));
-  files.set('manifest.json', manifestText(manifestFile(config, phases.map((p) => p.schedule.graph))));
+  files.set('manifest.json', manifestText(manifestFile(config, phases.map((p) => p.schedule.graph), mesh)));
   files.set('tuning.json', jsonText(tuningFile(plan, names.map((n) => instances.get(n)!))));
   for (const n of names) files.set(`kernels/${n}${d.ext}`, renderInstance(instances.get(n)!, d, model));
   return files;

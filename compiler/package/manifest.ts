@@ -5,7 +5,13 @@
  * checkpoint tensors the manifest reads with the dtype and shape they must have, so a loader can
  * check the whole checkpoint before it reads a byte of data. On disk every list of names is
  * written as name runs (name-runs.ts): manifestFile builds that form, parseManifest expands it.
+ *
+ * On a mesh of tp > 1 ranks, `sources` still lists the checkpoint's whole tensors, and each rank
+ * reads its slice of those that compiler/model/tensor-parallel.ts splits (tpSlice); the weights'
+ * shapes and recipes are a rank's.
  */
+import type { Mesh } from '../config/mesh.ts';
+import { SINGLE_RANK } from '../config/mesh.ts';
 import type { ModelConfig } from '../config/model-config.ts';
 import type { DerivedRecipe, Graph } from '../ir/graph.ts';
 import type { DType } from '../ir/types.ts';
@@ -16,7 +22,7 @@ import { jsonText } from './json-text.ts';
 import type { NameList, NameRun } from '../ir/name-runs.ts';
 import { canonicalNames, expandNames, runName } from '../ir/name-runs.ts';
 
-export const MANIFEST_FORMAT = 'dsv3c-manifest/2';
+export const MANIFEST_FORMAT = 'dsv3c-manifest/3';
 
 export interface ManifestWeight {
   /** The graph input's name: a checkpoint tensor name, or a derived name such as `…experts.gate_up.weight`. */
@@ -44,6 +50,8 @@ export interface ManifestSourceGroup {
 
 export interface Manifest {
   readonly format: typeof MANIFEST_FORMAT;
+  /** The ranks the weights are for; each rank's weights (and `totalBytes`) are its slices. */
+  readonly mesh: Mesh;
   /** Sorted by name; the union over the phases (prefill and decode share most weights). */
   readonly weights: readonly ManifestWeight[];
   /** Checkpoint tensors read, grouped by dtype and shape; on disk, name runs ordered by the checkpoint position of their first name (layer, then expert). */
@@ -58,8 +66,8 @@ export interface ManifestFile extends Omit<Manifest, 'weights' | 'sources'> {
 }
 
 /** The weights of the given graphs (their `weight` inputs), with the checkpoint tensors they need. */
-export function buildManifest(config: ModelConfig, graphs: readonly Graph[]): Manifest {
-  return parseManifest(manifestFile(config, graphs));
+export function buildManifest(config: ModelConfig, graphs: readonly Graph[], mesh: Mesh = SINGLE_RANK): Manifest {
+  return parseManifest(manifestFile(config, graphs, mesh));
 }
 
 /**
@@ -68,7 +76,7 @@ export function buildManifest(config: ModelConfig, graphs: readonly Graph[]): Ma
  * from 90k single names: a run's names share dtype and shape (they differ only in the expert
  * number), so its first and last name per template are looked up in the checkpoint.
  */
-export function manifestFile(config: ModelConfig, graphs: readonly Graph[]): ManifestFile {
+export function manifestFile(config: ModelConfig, graphs: readonly Graph[], mesh: Mesh = SINGLE_RANK): ManifestFile {
   const byName = new Map<string, ManifestFile['weights'][number]>();
   for (const g of graphs) {
     for (const input of g.inputs) {
@@ -134,7 +142,7 @@ export function manifestFile(config: ModelConfig, graphs: readonly Graph[]): Man
       const { dtype, shape, items } = groups.get(key)!;
       return { dtype, shape, names: inCheckpointOrder(items) };
     });
-  return { format: MANIFEST_FORMAT, weights, sources, totalBytes: weights.reduce((a, w) => a + w.bytes, 0) };
+  return { format: MANIFEST_FORMAT, mesh: { tp: mesh.tp, ep: mesh.ep }, weights, sources, totalBytes: weights.reduce((a, w) => a + w.bytes, 0) };
 }
 
 /**

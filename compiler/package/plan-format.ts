@@ -4,11 +4,15 @@
  * sequence's slot table, P rows of the paged KV pools), so one plan serves every step; the runtime binds the symbols, places the arena once at its
  * capacity (compiler/passes/plan-memory.ts placeSlots) and launches the kernels in order. After a
  * step, the `sampler` kernel turns rows of its logits into token ids on the device.
+ *
+ * On a mesh of tp > 1 ranks every rank runs the same plan on its own slices of the weights
+ * (manifest.json says which), and the phase's steps include collectives between the kernels.
  */
+import type { Mesh } from '../config/mesh.ts';
 import type { InputRole, Phase } from '../ir/graph.ts';
 import type { DType, Shape, Sym } from '../ir/types.ts';
 
-export const PLAN_FORMAT = 'dsv3c-plan/3';
+export const PLAN_FORMAT = 'dsv3c-plan/4';
 
 /** Where an operand's memory is: a graph input's buffer (weight, step input, cache) or an arena slot. */
 export type BufferRef = { readonly input: string } | { readonly arena: number };
@@ -34,6 +38,29 @@ export interface PlanKernel {
   readonly grid: readonly [string, string, string];
   readonly block: readonly [number, number, number];
   readonly sharedBytes: number;
+}
+
+/**
+ * A collective between kernels (compiler/ir/ops/collective.ts): reads `args[0]` on every rank and
+ * writes `args[1]` on every rank. all_reduce: the elementwise sum, same shape; all_gather: the
+ * ranks' [rows, C] side by side as [rows, ranks·C].
+ */
+export interface PlanCollective {
+  readonly collective: true;
+  readonly op: 'all_reduce' | 'all_gather';
+  readonly scope: string;
+  readonly ranks: number;
+  /** The operand, then the result. */
+  readonly args: readonly [PlanArg, PlanArg];
+  /** The operand's shape over the step symbols. */
+  readonly shape: Shape;
+}
+
+/** One step of a phase: a kernel launch, or on a mesh a collective. */
+export type PlanStep = PlanKernel | PlanCollective;
+
+export function isCollective(step: PlanStep): step is PlanCollective {
+  return 'collective' in step;
 }
 
 /**
@@ -87,7 +114,8 @@ export interface PhasePlan {
   readonly inputs: readonly PlanInput[];
   readonly weights: readonly string[];
   readonly arena: readonly PlanArenaBuffer[];
-  readonly kernels: readonly PlanKernel[];
+  /** Launch order; arena lifetimes index this list. Collectives appear only on a mesh. */
+  readonly kernels: readonly PlanStep[];
   readonly outputs: readonly PlanOutput[];
 }
 
@@ -106,6 +134,8 @@ export interface Plan {
   readonly target: PlanTarget;
   readonly actQuant: 'fp8' | 'none';
   readonly disabledPasses: readonly string[];
+  /** The ranks the plan is for: each runs it on its slice of the weights (tp = 1: one device). */
+  readonly mesh: Mesh;
   readonly phases: readonly PhasePlan[];
   readonly sampler: PlanSampler;
 }

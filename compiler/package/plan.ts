@@ -1,6 +1,7 @@
 /**
  * A compiled phase as plan.json (plan-format.ts): the kernel launches of codegen's KernelPlan with
- * every operand resolved to the buffer that owns its memory and the element offset into it.
+ * every operand resolved to the buffer that owns its memory and the element offset into it, and
+ * the collectives (on a mesh) in their place between them.
  */
 import type { KernelPlan } from '../codegen/instances.ts';
 import { layoutsOf } from '../codegen/layout.ts';
@@ -9,7 +10,8 @@ import { valueTypes } from '../ir/graph.ts';
 import { SYMBOLS } from '../ir/types.ts';
 import type { Sym } from '../ir/types.ts';
 import { arenaLifetimes } from '../passes/plan-memory.ts';
-import type { BufferRef, PhasePlan, PlanArg } from './plan-format.ts';
+import { COLLECTIVE_OPS } from '../ir/ops/collective.ts';
+import type { BufferRef, PhasePlan, PlanArg, PlanCollective, PlanStep } from './plan-format.ts';
 
 export function phasePlan(compiled: CompiledPhase, kernels: KernelPlan): PhasePlan {
   const { schedule } = compiled;
@@ -36,7 +38,13 @@ export function phasePlan(compiled: CompiledPhase, kernels: KernelPlan): PhasePl
   const arg = (id: number): PlanArg => ({ buffer: bufferOf(id), offset: layouts.get(id)!.offset, dtype: types.get(id)!.dtype });
 
   const used = new Set<Sym>();
-  const planned = kernels.launches.map(({ node, instance }) => {
+  const launchOf = new Map(kernels.launches.map((l) => [l.node, l.instance]));
+  const planned = schedule.kernels.map((node): PlanStep => {
+    if (COLLECTIVE_OPS.has(node.op)) {
+      const [input, output] = [node.inputs[0], node.outputs[0].id];
+      return { collective: true, op: node.op as PlanCollective['op'], scope: node.scope, ranks: node.attrs.ranks as number, args: [arg(input), arg(output)], shape: types.get(input)!.shape };
+    }
+    const instance = launchOf.get(node)!;
     const inst = instances.get(instance)!;
     for (const s of inst.symbols) used.add(s);
     return {

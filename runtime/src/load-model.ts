@@ -5,6 +5,10 @@
  * the manifest reads (name, dtype, shape), and whether weights, KV cache and activations fit the
  * memory budget. Then weights stream in (progress bar), kernels load, and the executor and the
  * device sampler are built.
+ *
+ * A package compiled for a tensor-parallel mesh (plan.mesh.tp > 1) runs on the cpu target as tp
+ * ranks in this process: each loads its slices of the weights and has its own executor, stepped
+ * together by a MeshExecutor whose collectives are host copies (host-collectives.ts).
  */
 import { join } from 'node:path';
 import { openCheckpoint } from '../../compiler/checkpoint/checkpoint.ts';
@@ -14,6 +18,9 @@ import type { DeviceKind, DeviceMemory } from './device/device.ts';
 import { openDevice } from './device/device.ts';
 import type { Capacity } from './exec/capacity.ts';
 import { Executor, executorLayout } from './exec/executor.ts';
+import { runHostCollective } from './exec/host-collectives.ts';
+import { MeshExecutor } from './exec/mesh-executor.ts';
+import type { StepExecutor } from './exec/step-executor.ts';
 import type { NativeAddon } from './native/addon-types.ts';
 import type { ProgressStream } from './progress-bar.ts';
 import { ProgressBar } from './progress-bar.ts';
@@ -65,6 +72,10 @@ export async function loadModel(packageDir: string, modelDir: string, options: L
   }
   const kind = options.device ?? pkg.plan.target.target;
   if (kind !== pkg.plan.target.target) throw new PackageError(`--device ${kind}: ${packageDir} holds ${pkg.plan.target.target} kernels; compile it with --target ${kind}`);
+  const ranks = pkg.plan.mesh.tp;
+  if (ranks > 1 && kind !== 'cpu') {
+    throw new PackageError(`${packageDir} is compiled for a mesh of tp=${ranks}: multi-GPU execution (a process per GPU with NCCL) is not built yet; a mesh package runs on the cpu target (compile it with --target cpu)`);
+  }
   const maxContext = positive('maxContext', options.maxContext ?? Math.min(config.maxPositionEmbeddings, 4096));
   if (maxContext > config.maxPositionEmbeddings) throw new PackageError(`maxContext ${maxContext} is past the model's max_position_embeddings ${config.maxPositionEmbeddings}`);
   const capacity: Capacity = {
@@ -80,38 +91,45 @@ export async function loadModel(packageDir: string, modelDir: string, options: L
     checkWeightSources(checkpoint, pkg.manifest);
     const device = openDevice(kind, options.addon);
     const owned: DeviceMemory[] = [];
-    let executor: Executor | undefined;
+    const executors: Executor[] = [];
     let sampler: Sampler | undefined;
     // Frees whatever was made, in reverse order: the session's end, or a failure while loading.
     const release = () => {
       sampler?.dispose();
-      executor?.dispose();
+      for (const e of executors) e.dispose();
       for (const m of owned) m.dispose();
       device.dispose();
     };
     try {
       const layout = executorLayout(pkg.plan, capacity);
       const budget = options.memoryBudgetBytes ?? device.memoryBytes;
-      const need = pkg.manifest.totalBytes + layout.totalBytes;
+      // On a mesh every rank holds its slices (the manifest's bytes are one rank's) and its own executor.
+      const need = ranks * (pkg.manifest.totalBytes + layout.totalBytes);
       if (need > budget) {
         const kv = layout.caches.reduce((a, c) => a + c.bytes, 0);
+        const perRank = ranks > 1 ? ` (${ranks} tensor-parallel ranks, each)` : '';
         throw new MemoryBudgetError(
-          `the model needs ${gib(need)} on ${device.name} (weights ${gib(pkg.manifest.totalBytes)}, KV cache ${gib(kv)} for ${layout.pool.rows} positions (${layout.pool.pages} pages of ${layout.pool.pageSize}), ` +
+          `the model needs ${gib(need)} on ${device.name}${perRank} (weights ${gib(pkg.manifest.totalBytes)}, KV cache ${gib(kv)} for ${layout.pool.rows} positions (${layout.pool.pages} pages of ${layout.pool.pageSize}), ` +
             `activations ${gib(layout.arenaBytes)}) but the budget is ${gib(budget)}`,
         );
       }
-      const weights = new Map<string, DeviceMemory>();
-      const bar = options.progress === false ? null : new ProgressBar({ label: 'loading weights', total: pkg.manifest.totalBytes, unit: 'bytes', stream: options.progress });
-      await loadWeights(checkpoint, pkg.manifest, {
-        begin: (w) => {
-          const m = device.alloc(w.bytes, `weight ${w.name}`);
-          owned.push(m);
-          weights.set(w.name, m);
-        },
-        write: (name, offset, bytes) => weights.get(name)!.write(bytes, offset),
-      }, { onProgress: (done, _total, name) => bar?.update(done, name) });
+      const bar = options.progress === false ? null : new ProgressBar({ label: 'loading weights', total: ranks * pkg.manifest.totalBytes, unit: 'bytes', stream: options.progress });
+      for (let rank = 0; rank < ranks; rank++) {
+        const weights = new Map<string, DeviceMemory>();
+        const before = rank * pkg.manifest.totalBytes;
+        const label = ranks > 1 ? `rank ${rank}: ` : '';
+        await loadWeights(checkpoint, pkg.manifest, {
+          begin: (w) => {
+            const m = device.alloc(w.bytes, `weight ${w.name}${ranks > 1 ? ` of rank ${rank}` : ''}`);
+            owned.push(m);
+            weights.set(w.name, m);
+          },
+          write: (name, offset, bytes) => weights.get(name)!.write(bytes, offset),
+        }, { rank, onProgress: (done, _total, name) => bar?.update(before + done, label + name) });
+        executors.push(new Executor(device, pkg.plan, weights, capacity, (instance) => device.loadKernel(pkg.binaryOf(instance), instance)));
+      }
       bar?.finish('');
-      executor = new Executor(device, pkg.plan, weights, capacity, (instance) => device.loadKernel(pkg.binaryOf(instance), instance));
+      const executor: StepExecutor = ranks > 1 ? new MeshExecutor(executors, runHostCollective) : executors[0];
       sampler = deviceSampler(device, pkg.plan, pkg.binaryOf, capacity.maxBatch);
       let tokenizer: LoadedTokenizer | null = null;
       let problem = '';
@@ -136,5 +154,6 @@ function positive(name: string, v: number): number {
 }
 
 function gib(bytes: number): string {
-  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+  return bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${(bytes / 2 ** 10).toFixed(1)} KiB`;
 }

@@ -9,7 +9,7 @@ import { BINARY_EXT } from '../../compiler/package/build-kernels.ts';
 import type { Manifest } from '../../compiler/package/manifest.ts';
 import { MANIFEST_FORMAT, parseManifest } from '../../compiler/package/manifest.ts';
 import type { Plan } from '../../compiler/package/plan-format.ts';
-import { PLAN_FORMAT } from '../../compiler/package/plan-format.ts';
+import { isCollective, PLAN_FORMAT } from '../../compiler/package/plan-format.ts';
 
 export class PackageError extends Error {
   readonly userFacing = true;
@@ -27,7 +27,7 @@ export function readPackage(dir: string): ReadPackage {
   const plan = readJson<Plan>(dir, 'plan.json', PLAN_FORMAT);
   const manifest = parseManifest(readJson<Manifest>(dir, 'manifest.json', MANIFEST_FORMAT));
   const ext = BINARY_EXT[plan.target.target];
-  const instances = new Set([...plan.phases.flatMap((p) => p.kernels.map((k) => k.instance)), plan.sampler.instance]);
+  const instances = new Set([...plan.phases.flatMap((p) => p.kernels.flatMap((k) => (isCollective(k) ? [] : [k.instance]))), plan.sampler.instance]);
   const missing = [...instances].filter((i) => !existsSync(join(dir, 'build', i + ext)));
   if (missing.length > 0) {
     throw new PackageError(`${join(dir, 'build')}: ${missing.length} kernel binaries missing (e.g. ${missing[0]}${ext}); build them with dsv3c compile … --target ${plan.target.target} --out ${dir} --build`);

@@ -7,7 +7,8 @@
  */
 import type { ModelConfig } from '../../compiler/config/model-config.ts';
 import type { Device } from './device/device.ts';
-import type { Executor, StepOutput } from './exec/executor.ts';
+import type { StepOutput } from './exec/executor.ts';
+import type { StepExecutor } from './exec/step-executor.ts';
 import { StepError } from './exec/capacity.ts';
 import type { Sampler } from './sampler.ts';
 import type { SamplingRow } from './sampling/index.ts';
@@ -52,7 +53,7 @@ export class ModelSession {
   constructor(
     readonly config: ModelConfig,
     readonly device: Device,
-    readonly executor: Executor,
+    readonly executor: StepExecutor,
     private readonly sampler: Sampler,
     /** Null when the checkpoint has no usable tokenizer; `tokenizerProblem` says why. */
     readonly tokenizer: LoadedTokenizer | null,

@@ -6,7 +6,7 @@
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Plan } from '../../compiler/package/plan-format.ts';
-import type { Executor } from '../../runtime/src/exec/executor.ts';
+import type { StepExecutor } from '../../runtime/src/exec/step-executor.ts';
 
 export interface RouteProbe {
   readonly scope: string;
@@ -37,7 +37,7 @@ export function routingProbePackage(pkg: string, dir: string): Record<Phase, Rou
 }
 
 /** Per probed layer, per row of the step: the chosen experts, sorted. */
-export function readRoutes(executor: Executor, phase: Phase, probes: readonly RouteProbe[], rows: number): number[][][] {
+export function readRoutes(executor: StepExecutor, phase: Phase, probes: readonly RouteProbe[], rows: number): number[][][] {
   return probes.map((p) => {
     const ids = new Int32Array(rows * p.k);
     executor.readArena(phase, p.id, ids);

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyCheckpoint } from '../../compiler/checkpoint/make-tiny.ts';
 import { compileModel } from '../../compiler/compile-model.ts';
+import type { Mesh } from '../../compiler/config/mesh.ts';
+import { SINGLE_RANK } from '../../compiler/config/mesh.ts';
 import type { ModelConfig } from '../../compiler/config/model-config.ts';
 import { loadConfig } from '../../compiler/config/parse-config.ts';
 import { buildPackageKernels } from '../../compiler/package/build-kernels.ts';
@@ -47,11 +49,11 @@ export async function tinyModelAt(name: string, checkpoint: string, seed: number
   return { name, seed, config: loadConfig(join(checkpoint, 'config.json')), checkpoint, weights: await checkpointRefWeights(checkpoint) };
 }
 
-/** Compiles and builds the cpu package of a model for one mode (kernels cached in DSV3C_CACHE_DIR). */
-export async function cpuPackage(model: TinyModel, mode: Mode, root: string): Promise<string> {
-  const dir = join(root, `${model.name}-${mode}-pkg`);
-  const phases = compileModel(model.config, { actQuant: mode, disabledPasses: [] });
-  writePackage(dir, generatePackage(model.config, phases, { model: model.name, dialect: dialectFor('cpu'), actQuant: mode, disabledPasses: [] }));
+/** Compiles and builds the cpu package of a model for one mode (kernels cached in DSV3C_CACHE_DIR), for one rank or a tensor-parallel mesh. */
+export async function cpuPackage(model: TinyModel, mode: Mode, root: string, mesh: Mesh = SINGLE_RANK): Promise<string> {
+  const dir = join(root, `${model.name}-${mode}${mesh.tp > 1 ? `-tp${mesh.tp}` : ''}-pkg`);
+  const phases = compileModel(model.config, { actQuant: mode, disabledPasses: [], mesh });
+  writePackage(dir, generatePackage(model.config, phases, { model: model.name, dialect: dialectFor('cpu'), actQuant: mode, disabledPasses: [], mesh }));
   await buildPackageKernels(dir);
   return dir;
 }

@@ -15,7 +15,7 @@ import { generatePackage } from '../../compiler/package/generate-package.ts';
 import type { Manifest } from '../../compiler/package/manifest.ts';
 import { parseManifest } from '../../compiler/package/manifest.ts';
 import type { Plan } from '../../compiler/package/plan-format.ts';
-import { PLAN_FORMAT } from '../../compiler/package/plan-format.ts';
+import { isCollective, PLAN_FORMAT } from '../../compiler/package/plan-format.ts';
 import { checkLogitsRows } from '../../compiler/package/sampler-instance.ts';
 
 const CONFIGS = ['tiny-moe-128', 'tiny-noqlora', 'tiny-bf16-dense1', 'tiny-v3-offgrid', 'deepseek-v3'];
@@ -35,6 +35,7 @@ describe.each(CONFIGS)('package of %s', (name) => {
       const arena = new Map(phase.arena.map((a) => [a.id, a]));
       expect(phase.kernels.length).toBe(phases.find((p) => p.phase === phase.phase)!.schedule.kernels.length);
       phase.kernels.forEach((k, index) => {
+        if (isCollective(k)) throw new Error(`a one-rank plan has no collectives, found ${k.op} in ${k.scope}`);
         const source = files.get(`kernels/${k.instance}.cc`);
         expect(source, k.instance).toBeDefined();
         // The header lists the parameters: pointers, then the symbols as int64.

@@ -140,7 +140,7 @@ describe('deviceSampler on the cpu', () => {
     delete old.sampler;
     writeFileSync(file, JSON.stringify({ ...old, format: 'dsv3c-plan/1' }));
     try {
-      expect(() => readPackage(dir)).toThrow(/format "dsv3c-plan\/1", this runtime reads dsv3c-plan\/3; recompile the package/);
+      expect(() => readPackage(dir)).toThrow(/format "dsv3c-plan\/1", this runtime reads dsv3c-plan\/4; recompile the package/);
     } finally {
       writeFileSync(file, text);
     }

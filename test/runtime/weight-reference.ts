@@ -2,7 +2,10 @@ import { decodeBF16, decodeBF16Array, encodeBF16 } from '../../compiler/checkpoi
 import type { Checkpoint } from '../../compiler/checkpoint/checkpoint.ts';
 import { E4M3FN_VALUES, encodeE4M3FN } from '../../compiler/checkpoint/fp8.ts';
 import { float32FromBytes } from '../../compiler/checkpoint/host-endian.ts';
+import type { Mesh } from '../../compiler/config/mesh.ts';
+import { SINGLE_RANK } from '../../compiler/config/mesh.ts';
 import { applyRecipe } from '../../compiler/ir/recipes.ts';
+import { rankTensors } from '../../compiler/model/tensor-parallel.ts';
 import type { Tensor } from '../../compiler/ir/tensor.ts';
 import { tensor } from '../../compiler/ir/tensor.ts';
 import type { DType } from '../../compiler/ir/types.ts';
@@ -31,10 +34,14 @@ function map(values: ArrayLike<number>, f: (x: number) => number): Float64Array 
   return out;
 }
 
-/** The weight's float64 values as the interpreter derives them (not yet rounded). */
-export async function interpreterWeight(checkpoint: Checkpoint, w: ManifestWeight): Promise<Float64Array> {
-  if (!w.recipe) return (await decodeSource(checkpoint, w.checkpoint!)).data;
-  const sources = await Promise.all(w.recipe.sources.map((s) => decodeSource(checkpoint, s)));
+/**
+ * The weight's float64 values as the interpreter derives them (not yet rounded); on a mesh, from
+ * the rank's slices of the sources (rankTensors).
+ */
+export async function interpreterWeight(checkpoint: Checkpoint, w: ManifestWeight, mesh: Mesh = SINGLE_RANK, rank = 0): Promise<Float64Array> {
+  const source = async (name: string) => rankTensors(new Map([[name, await decodeSource(checkpoint, name)]]), mesh, rank).get(name)!;
+  if (!w.recipe) return (await source(w.checkpoint!)).data;
+  const sources = await Promise.all(w.recipe.sources.map(source));
   const t = applyRecipe(w.recipe, sources);
   if (t.shape.join(',') !== w.shape.join(',')) throw new Error(`test: recipe of ${w.name} gives [${t.shape}], the manifest says [${w.shape}]`);
   return t.data;

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Checkpoint } from '../../compiler/checkpoint/checkpoint.ts';
+import { compileModel } from '../../compiler/compile-model.ts';
 import type { Manifest, ManifestWeight } from '../../compiler/package/manifest.ts';
+import { buildManifest } from '../../compiler/package/manifest.ts';
 import type { WeightCheckpoint } from '../../runtime/src/weights/checkpoint-reader.ts';
 import { loadWeights, MIN_CHUNK_BYTES } from '../../runtime/src/weights/load-weights.ts';
 import { tempFolder } from '../checkpoint/helpers.ts';
@@ -31,10 +33,10 @@ function readRecorder(ck: Checkpoint): WeightCheckpoint & { maxRead: number; rea
   return r;
 }
 
-/** Each loaded weight, decoded, equals the interpreter's derivation rounded to the weight's dtype; bytes equal too. */
-async function expectInterpreterValues(ck: Checkpoint, manifest: Manifest, sink: CollectSink): Promise<void> {
+/** Each loaded weight, decoded, equals the interpreter's derivation (on a mesh, from `rank`'s slices) rounded to the weight's dtype; bytes equal too. */
+async function expectInterpreterValues(ck: Checkpoint, manifest: Manifest, sink: CollectSink, rank = 0): Promise<void> {
   for (const w of manifest.weights) {
-    const expected = roundAs(await interpreterWeight(ck, w), w.dtype);
+    const expected = roundAs(await interpreterWeight(ck, w, manifest.mesh, rank), w.dtype);
     const loaded = sink.bytes.get(w.name)!;
     const got = decodeAs(loaded, w.dtype);
     let bad = -1;
@@ -78,6 +80,40 @@ describe('loadWeights on tiny checkpoints', () => {
         const stacked = manifest.weights.filter(isStacked);
         expect(stacked.some((w) => w.bytes / w.shape[0] > 4 * chunkBytes)).toBe(true);
         for (const w of stacked) expect(small.maxPiece.get(w.name)!, w.name).toBeLessThanOrEqual(chunkBytes);
+      } finally {
+        await ck.close();
+      }
+    });
+  }
+});
+
+describe('loadWeights for the ranks of a tensor-parallel mesh', () => {
+  for (const name of ['tiny-tp2', 'tiny-bf16-dense1']) {
+    it(`${name}, tp=2: each rank's weights equal the interpreter's derivation from its slices, in whole or in small chunks`, async ({ onTestFailed }) => {
+      onTestFailed(() => console.error(`weights.test ${name} tp=2: ${seedNote()}`));
+      const { config, open } = await tinyCheckpoint(name, join(tmp.dir, `${name}-tp2`));
+      const mesh = { tp: 2, ep: 1 };
+      const manifest = buildManifest(config, compileModel(config, { actQuant: 'fp8', disabledPasses: [], mesh }).map((p) => p.schedule.graph), mesh);
+      const ck = await open();
+      try {
+        const ranks: CollectSink[] = [];
+        for (const rank of [0, 1]) {
+          const sink = new CollectSink();
+          expect(await loadWeights(ck, manifest, sink, { rank })).toEqual({ weights: manifest.weights.length, bytes: manifest.totalBytes });
+          await expectInterpreterValues(ck, manifest, sink, rank);
+          const reader = readRecorder(ck);
+          const small = new CollectSink();
+          await loadWeights(reader, manifest, small, { rank, chunkBytes: 4096 });
+          for (const w of manifest.weights) expect(sameBytes(small.bytes.get(w.name)!, sink.bytes.get(w.name)!), `${w.name} of rank ${rank}`).toBe(true);
+          expect(reader.maxRead).toBeLessThanOrEqual(4096);
+          ranks.push(sink);
+        }
+        // The ranks differ exactly where tensor parallelism splits: q/kv_b/o, the MLPs, the head.
+        const differing = manifest.weights.filter((w) => !sameBytes(ranks[0].bytes.get(w.name)!, ranks[1].bytes.get(w.name)!)).map((w) => w.name);
+        expect(differing).toContain('lm_head.weight');
+        expect(differing.some((n) => n.endsWith('o_proj.weight'))).toBe(true);
+        expect(differing).not.toContain('model.embed_tokens.weight');
+        await expect(loadWeights(ck, manifest, new CollectSink(), { rank: 2 })).rejects.toThrow(/rank 2 of a mesh of 2 tensor-parallel ranks/);
       } finally {
         await ck.close();
       }

@@ -11,6 +11,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CommanderError } from 'commander';
 import type { TargetKind } from '../../codegen/dialect.ts';
+import type { Mesh } from '../../config/mesh.ts';
+import { MeshError, parseMesh, validateCompileMesh } from '../../config/mesh.ts';
 import type { ModelConfig } from '../../config/model-config.ts';
 import { loadConfig } from '../../config/parse-config.ts';
 import { packageForRun } from '../../package/cached-package.ts';
@@ -45,6 +47,7 @@ export interface RunFlags {
   kvPageSize?: string;
   kvPositions?: string;
   memoryBudget?: string;
+  mesh?: string;
 }
 
 /** An environment problem `run` can explain (no native addon, no GPU): printed without a stack. */
@@ -75,6 +78,7 @@ export function registerRun(program: Command): void {
     .option('--kv-page-size <n>', 'positions per KV cache page (default 64)')
     .option('--kv-positions <n>', 'positions the paged KV cache holds, all sequences together (default --max-batch × --max-context)')
     .option('--memory-budget <bytes>', 'bytes the model may use on the device, e.g. 8GiB, 512MiB or 1000000 (default: the device memory)')
+    .option('--mesh <tp=N>', 'without --package: compile for N tensor-parallel ranks, run as N ranks in this process (cpu target only)')
     .exitOverride((e) => {
       // Commander's own errors (unknown or incomplete options) are usage errors: exit 2 like ours.
       throw e.exitCode === 1 ? new CommanderError(2, e.code, e.message) : e;
@@ -90,6 +94,7 @@ interface RunPlan {
   readonly config: ModelConfig;
   readonly device?: TargetKind;
   readonly actQuant?: 'fp8' | 'none';
+  readonly mesh?: Mesh;
   readonly promptIds: readonly number[];
   readonly maxNewTokens: number;
   readonly maxContext: number;
@@ -108,14 +113,16 @@ export async function runModel(flags: RunFlags, stdout: ProgressStream = process
   if (flags.package !== undefined) {
     packageDir = flags.package;
     if (plan.actQuant !== undefined) checkPackageActQuant(packageDir, plan.actQuant);
+    if (plan.mesh !== undefined) throw new UsageError(`--mesh ${flags.mesh}: a package's mesh is the one it was compiled with (dsv3c compile --mesh); leave --mesh out with --package`);
   } else {
     let bar: ProgressBar | null = null;
     const started = Date.now();
     const pkg = await packageForRun(plan.config, {
       target: plan.device ?? 'cpu',
       actQuant: plan.actQuant ?? 'fp8',
+      mesh: plan.mesh,
       model: basename(resolve(plan.modelDir)),
-      onCompile: (dir, d) => stderr.write(`compiling ${basename(resolve(plan.modelDir))} for ${d.target} ${d.arch} (${plan.actQuant ?? 'fp8'}) into ${dir}\n`),
+      onCompile: (dir, d) => stderr.write(`compiling ${basename(resolve(plan.modelDir))} for ${d.target} ${d.arch} (${plan.actQuant ?? 'fp8'}${plan.mesh ? `, tp=${plan.mesh.tp}` : ''}) into ${dir}\n`),
       onBuildProgress: (p) => {
         bar ??= new ProgressBar({ label: 'building kernels', total: p.total, unit: 'items', stream: stderr });
         bar.update(p.done, p.instance);
@@ -194,7 +201,7 @@ export async function runModel(flags: RunFlags, stdout: ProgressStream = process
     const seed = plan.sampling.greedy ? 'greedy' : `temperature ${plan.sampling.temperature}, top-p ${plan.sampling.topP}, seed ${plan.sampling.seed}`;
     stderr.write(
       `${plan.promptIds.length} prompt tokens, ${generatedIds.length} generated tokens (stopped at ${finish}); ` +
-        `prefill ${((tFirst - t0) / 1000).toFixed(2)} s, decode ${rate} on ${session.device.name}; ${seed}\n`,
+        `prefill ${((tFirst - t0) / 1000).toFixed(2)} s, decode ${rate} on ${session.device.name}${session.executor.ranks > 1 ? ` × ${session.executor.ranks} tensor-parallel ranks` : ''}; ${seed}\n`,
     );
   } finally {
     session.dispose();
@@ -212,6 +219,8 @@ function checkFlags(flags: RunFlags): RunPlan {
   const kvPageSize = flags.kvPageSize === undefined ? undefined : wholeNumber('--kv-page-size', flags.kvPageSize);
   const kvPositions = flags.kvPositions === undefined ? undefined : wholeNumber('--kv-positions', flags.kvPositions);
   const memoryBudgetBytes = flags.memoryBudget === undefined ? undefined : parseBytes(flags.memoryBudget);
+  const mesh = flags.mesh === undefined ? undefined : meshOf(flags.mesh);
+  if (mesh && device !== undefined && device !== 'cpu') throw new UsageError(`--mesh ${flags.mesh}: a mesh runs as ranks in this process on the cpu target only so far; multi-GPU execution is not built yet`);
   const givenIds = flags.promptIds === undefined ? null : parseIds(flags.promptIds);
   if (flags.dumpLogits !== undefined && existsSync(flags.dumpLogits) && statSync(flags.dumpLogits).isDirectory()) {
     throw new UsageError(`--dump-logits ${flags.dumpLogits}: is a folder; expected a file name`);
@@ -222,6 +231,14 @@ function checkFlags(flags: RunFlags): RunPlan {
   const configFile = join(modelDir, 'config.json');
   if (!existsSync(configFile)) throw new UsageError(`--model ${modelDir}: no config.json in it; expected a Hugging Face checkpoint folder (config.json, safetensors shards, tokenizer.json)`);
   const config = loadConfig(configFile);
+  if (mesh) {
+    try {
+      validateCompileMesh(config, mesh);
+    } catch (e) {
+      if (e instanceof MeshError) throw new UsageError(`--mesh ${flags.mesh}: ${e.message}`);
+      throw e;
+    }
+  }
 
   const contextDefault = Math.min(config.maxPositionEmbeddings, 4096);
   const maxContext = flags.maxContext === undefined ? contextDefault : wholeNumber('--max-context', flags.maxContext);
@@ -245,7 +262,7 @@ function checkFlags(flags: RunFlags): RunPlan {
   if (kvPositions !== undefined && kvPositions <= promptIds.length) {
     throw new UsageError(`--kv-positions ${kvPositions}: the KV cache must hold the prompt (${promptIds.length} tokens) and one more; expected at least ${promptIds.length + 1}`);
   }
-  return { modelDir, config, device, actQuant, promptIds, maxNewTokens, maxContext, maxBatch, kvPageSize, kvPositions, memoryBudgetBytes, sampling };
+  return { modelDir, config, device, actQuant, mesh, promptIds, maxNewTokens, maxContext, maxBatch, kvPageSize, kvPositions, memoryBudgetBytes, sampling };
 }
 
 /** The flags over generation_config.json's defaults, checked; a flag's error names the flag. */
@@ -290,6 +307,15 @@ function checkPackageActQuant(packageDir: string, actQuant: 'fp8' | 'none'): voi
     return; // loadModel names what is wrong with the package
   }
   if (compiled !== actQuant) throw new UsageError(`--act-quant ${actQuant}: ${packageDir} was compiled with --act-quant ${String(compiled)}; leave --act-quant out or compile another package`);
+}
+
+function meshOf(text: string): Mesh {
+  try {
+    return parseMesh(text);
+  } catch (e) {
+    if (e instanceof MeshError) throw new UsageError(`--mesh ${text}: ${e.message}; expected tp=N`);
+    throw e;
+  }
 }
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {

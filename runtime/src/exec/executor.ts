@@ -19,11 +19,17 @@
  * pointer is fixed and one program serves every sequence. On CUDA a decode step (plan
  * `capturable`: shapes fixed by B, S = maxContext and P) is captured as a CUDA graph the first
  * time a batch size is used and replayed afterwards (the addon keeps one graph per B).
+ *
+ * A mesh plan (tp > 1) has collectives between its kernels: each phase is then one program per
+ * run of kernels between them (a segment), and MeshExecutor (mesh-executor.ts) steps every rank's
+ * executor segment by segment (beginPrefill / beginDecode, runSegment, collectiveOperands),
+ * running each collective across the ranks in between.
  */
 import { evalExpr } from '../../../compiler/codegen/expr.ts';
 import type { Bindings, DType, Shape } from '../../../compiler/ir/types.ts';
 import { DTYPE_BYTES } from '../../../compiler/ir/types.ts';
-import type { PhasePlan, Plan, PlanArg } from '../../../compiler/package/plan-format.ts';
+import type { PhasePlan, Plan, PlanArg, PlanCollective, PlanKernel } from '../../../compiler/package/plan-format.ts';
+import { isCollective } from '../../../compiler/package/plan-format.ts';
 import { placeSlots } from '../../../compiler/passes/plan-memory.ts';
 import type { Device, DeviceKernel, DeviceMemory, DeviceProgram, ProgramPointer } from '../device/device.ts';
 import type { Capacity } from './capacity.ts';
@@ -38,18 +44,51 @@ const PARAMS: Readonly<Record<string, readonly string[]>> = { prefill: ['T', 'S'
 /** Grids cached per phase, by step symbols (decode: one per batch size). */
 const GRID_CACHE_LIMIT = 256;
 
+/** The kernels between two collectives (all of them, without collectives): one device program. */
+interface Segment {
+  /** Indices into PhaseState.kernels. */
+  readonly from: number;
+  readonly to: number;
+  program?: DeviceProgram;
+}
+
 interface PhaseState {
   readonly plan: PhasePlan;
   /** Arena value id → byte offset in the shared arena. */
   readonly slots: ReadonlyMap<number, number>;
-  readonly kernels: readonly DeviceKernel[];
-  program?: DeviceProgram;
+  /** The plan's kernel launches (its collectives apart), and each one's loaded kernel. */
+  readonly kernels: readonly PlanKernel[];
+  readonly loaded: readonly DeviceKernel[];
+  readonly segments: readonly Segment[];
+  /** collectives[i] runs after segments[i]. */
+  readonly collectives: readonly PlanCollective[];
   /** The distinct grid expressions of the phase, and for kernel i's dimension d the index of its expression at 3i + d. */
   readonly gridExprs: readonly string[];
   readonly gridOf: Int32Array;
   readonly grids: Map<string, Int32Array>;
   /** Where the step's logits start in the arena. */
   readonly logitsOffset: number;
+}
+
+/** A step whose inputs are written and symbols bound, to be run segment by segment. */
+export interface PreparedStep {
+  readonly phase: 'prefill' | 'decode';
+  /** The step's symbols: T or B, S, P. */
+  readonly env: Readonly<Record<string, number>>;
+  readonly params: Int32Array;
+  readonly grids: Int32Array;
+  /** Rows of logits the step makes (its tokens). */
+  readonly rows: number;
+}
+
+/** A collective's operand and result on this rank, at the step's sizes. */
+export interface CollectiveOperands {
+  readonly collective: PlanCollective;
+  readonly input: { readonly memory: DeviceMemory; readonly byteOffset: number };
+  readonly output: { readonly memory: DeviceMemory; readonly byteOffset: number };
+  /** The operand's [rows, columns] at the step's symbols (the result of an all_gather is ranks × wider). */
+  readonly rows: number;
+  readonly columns: number;
 }
 
 export interface StepOutput {
@@ -59,6 +98,8 @@ export interface StepOutput {
 
 export class Executor {
   readonly vocab: number;
+  /** One rank (a mesh's ranks are stepped by MeshExecutor). */
+  readonly ranks = 1;
   private readonly phases = new Map<string, PhaseState>();
   private readonly caches = new Map<string, DeviceMemory>();
   /** Which pool pages each sequence holds. */
@@ -80,13 +121,28 @@ export class Executor {
     this.pages = new KvPages(layout.pool.pages, layout.pool.pageSize);
     for (const p of plan.phases) {
       if (!PARAMS[p.phase]) throw new Error(`plan: unknown phase ${p.phase}`);
+      const kernels = p.kernels.filter((k): k is PlanKernel => !isCollective(k));
+      const collectives = p.kernels.filter(isCollective);
+      const segments: Segment[] = [];
+      let from = 0;
+      let count = 0;
+      for (const step of p.kernels) {
+        if (!isCollective(step)) {
+          count++;
+        } else {
+          segments.push({ from, to: count });
+          from = count;
+        }
+      }
+      segments.push({ from, to: count });
       const exprs = new Map<string, number>();
-      const gridOf = Int32Array.from(p.kernels.flatMap((k) => k.grid.map((g) => exprs.get(g) ?? (exprs.set(g, exprs.size), exprs.size - 1))));
+      const gridOf = Int32Array.from(kernels.flatMap((k) => k.grid.map((g) => exprs.get(g) ?? (exprs.set(g, exprs.size), exprs.size - 1))));
       const slots = layout.slots.get(p.phase)!;
       const logits = p.outputs.find((o) => o.name === 'logits');
       if (!logits || !('arena' in logits.buffer)) throw new Error(`plan: the ${p.phase} logits are expected in the arena`);
       const logitsOffset = slots.get(logits.buffer.arena)! + logits.offset * DTYPE_BYTES[logits.dtype];
-      this.phases.set(p.phase, { plan: p, slots, kernels: p.kernels.map((k) => loadKernel(k.instance)), gridExprs: [...exprs.keys()], gridOf, grids: new Map(), logitsOffset });
+      const loaded = kernels.map((k) => loadKernel(k.instance));
+      this.phases.set(p.phase, { plan: p, slots, kernels, loaded, segments, collectives, gridExprs: [...exprs.keys()], gridOf, grids: new Map(), logitsOffset });
     }
     for (const c of layout.caches) {
       const memory = this.own(c.bytes, `KV cache ${c.name}`);
@@ -96,7 +152,7 @@ export class Executor {
     for (const i of layout.inputs) this.inputs.set(i.name, this.own(i.bytes, `step input ${i.name}`));
     this.arena = this.own(layout.arenaBytes, 'activation arena');
     try {
-      for (const state of this.phases.values()) state.program = this.buildProgram(state);
+      for (const state of this.phases.values()) for (const segment of state.segments) segment.program = this.buildProgram(state, segment);
     } catch (e) {
       this.dispose();
       throw e;
@@ -108,6 +164,11 @@ export class Executor {
    * pages, if any, go back first); the sequence takes the pages its positions need.
    */
   prefill(seq: number, tokens: readonly number[], start: number): StepOutput {
+    return this.runWhole(this.beginPrefill(seq, tokens, start));
+  }
+
+  /** prefill's checks, pages and step inputs, without running it (MeshExecutor runs it). */
+  beginPrefill(seq: number, tokens: readonly number[], start: number): PreparedStep {
     const T = tokens.length;
     if (T < 1 || T > this.capacity.maxTokens) throw new StepError(`prefill of ${T} tokens: expected 1 to ${this.capacity.maxTokens} (the executor's maxTokens)`);
     this.checkSequence(seq);
@@ -119,7 +180,7 @@ export class Executor {
     const S = start + T;
     const table = new Int32Array(S);
     this.pages.fillTable(seq, table, 0, S);
-    return this.run('prefill', { T, S }, tokens, positions, positions.map((p) => this.pages.slot(seq, p)), table);
+    return this.prepare('prefill', { T, S }, tokens, positions, positions.map((p) => this.pages.slot(seq, p)), table);
   }
 
   /**
@@ -127,6 +188,11 @@ export class Executor {
    * positions; a sequence takes a page when its position starts one.
    */
   decode(tokens: readonly number[], positions: readonly number[], seqs: readonly number[] = tokens.map((_, i) => i)): StepOutput {
+    return this.runWhole(this.beginDecode(tokens, positions, seqs));
+  }
+
+  /** decode's checks, pages and step inputs, without running it (MeshExecutor runs it). */
+  beginDecode(tokens: readonly number[], positions: readonly number[], seqs: readonly number[] = tokens.map((_, i) => i)): PreparedStep {
     const B = tokens.length;
     if (B < 1 || B > this.capacity.maxBatch) throw new StepError(`decode batch of ${B}: expected 1 to ${this.capacity.maxBatch} (the executor's maxBatch)`);
     if (positions.length !== B || seqs.length !== B) throw new StepError(`decode: ${B} tokens but ${positions.length} positions and ${seqs.length} sequences`);
@@ -138,7 +204,40 @@ export class Executor {
     const S = this.capacity.maxContext;
     const table = new Int32Array(B * S);
     seqs.forEach((s, b) => this.pages.fillTable(s, table, b * S, S));
-    return this.run('decode', { B, S }, tokens, positions, seqs.map((s, b) => this.pages.slot(s, positions[b])), table);
+    return this.prepare('decode', { B, S }, tokens, positions, seqs.map((s, b) => this.pages.slot(s, positions[b])), table);
+  }
+
+  /** Segments of a phase: collectives + 1 (one on a single rank). */
+  segmentCount(phase: 'prefill' | 'decode'): number {
+    return this.phase(phase).segments.length;
+  }
+
+  /** Runs the kernels of one segment of a prepared step. */
+  runSegment(step: PreparedStep, index: number): void {
+    const state = this.phase(step.phase);
+    const segment = state.segments[index];
+    if (!segment.program) throw new Error('executor was disposed');
+    // Decode steps have fixed shapes per B (S = maxContext, P fixed): a CUDA graph per batch size.
+    segment.program.run(step.params, step.grids.subarray(3 * segment.from, 3 * segment.to), step.phase === 'decode' && state.plan.capturable);
+  }
+
+  /** Where the collective after segment `index` reads and writes on this rank, at the step's sizes. */
+  collectiveOperands(step: PreparedStep, index: number): CollectiveOperands {
+    const state = this.phase(step.phase);
+    const collective = state.collectives[index];
+    const dims = collective.shape.map((d) => (typeof d === 'number' ? d : step.env[d]));
+    const columns = dims[dims.length - 1];
+    const rows = dims.reduce((a, d) => a * d, 1) / columns;
+    const at = (a: PlanArg) => {
+      const { memory, byteOffset } = this.bufferOf(state, a);
+      return { memory, byteOffset: byteOffset + a.offset * DTYPE_BYTES[a.dtype] };
+    };
+    return { collective, input: at(collective.args[0]), output: at(collective.args[1]), rows, columns };
+  }
+
+  /** The logits of a step that has run. */
+  output(step: PreparedStep): StepOutput {
+    return { logits: { memory: this.arena, byteOffset: this.phase(step.phase).logitsOffset, rows: step.rows } };
   }
 
   /** Sequence `seq` has ended: its pages go back to the pool. */
@@ -159,17 +258,19 @@ export class Executor {
 
   dispose(): void {
     for (const state of this.phases.values()) {
-      state.program?.dispose();
-      state.program = undefined;
+      for (const segment of state.segments) {
+        segment.program?.dispose();
+        segment.program = undefined;
+      }
     }
     for (const m of this.owned.splice(0)) m.dispose();
   }
 
-  /** The phase's kernels as one program: fixed pointers, symbols from params. */
-  private buildProgram(state: PhaseState): DeviceProgram {
+  /** A segment's kernels as one program: fixed pointers, symbols from params. */
+  private buildProgram(state: PhaseState, segment: Segment): DeviceProgram {
     const names = PARAMS[state.plan.phase];
-    const launches = state.plan.kernels.map((k, i) => ({
-      kernel: state.kernels[i],
+    const launches = state.kernels.slice(segment.from, segment.to).map((k, i) => ({
+      kernel: state.loaded[segment.from + i],
       block: k.block,
       sharedBytes: k.sharedBytes,
       pointers: k.args.map((a): ProgramPointer => ({ address: this.address(state, a) })),
@@ -198,28 +299,44 @@ export class Executor {
     return grids;
   }
 
-  private run(phase: string, bindings: Bindings, tokens: readonly number[], positions: readonly number[], slots: readonly number[], table: Int32Array): StepOutput {
-    const state = this.phases.get(phase)!;
-    if (!state.program) throw new Error('executor was disposed');
+  /** Writes a step's inputs and binds its symbols. */
+  private prepare(phase: 'prefill' | 'decode', bindings: Bindings, tokens: readonly number[], positions: readonly number[], slots: readonly number[], table: Int32Array): PreparedStep {
+    const state = this.phase(phase);
     this.inputs.get('tokens')!.write(Int32Array.from(tokens));
     this.inputs.get('positions')!.write(Int32Array.from(positions));
     this.inputs.get('slots')!.write(Int32Array.from(slots));
     this.inputs.get('slot_table')!.write(table);
     const env: Record<string, number> = { ...(bindings as Record<string, number>), P: this.pages.rows };
-    const params = Int32Array.from(PARAMS[phase], (n) => env[n]);
-    // Decode steps have fixed shapes per B (S = maxContext, P fixed): a CUDA graph per batch size.
-    state.program.run(params, this.gridsFor(state, env), phase === 'decode' && state.plan.capturable);
-    return { logits: { memory: this.arena, byteOffset: state.logitsOffset, rows: tokens.length } };
+    return { phase, env, params: Int32Array.from(PARAMS[phase], (n) => env[n]), grids: this.gridsFor(state, env), rows: tokens.length };
+  }
+
+  /** A one-rank step: its one segment. */
+  private runWhole(step: PreparedStep): StepOutput {
+    const state = this.phase(step.phase);
+    if (state.collectives.length > 0) throw new Error(`plan: the ${step.phase} phase has ${state.collectives.length} collectives; a mesh plan runs on MeshExecutor`);
+    this.runSegment(step, 0);
+    return this.output(step);
+  }
+
+  private phase(phase: 'prefill' | 'decode'): PhaseState {
+    const state = this.phases.get(phase);
+    if (!state) throw new Error(`plan: no ${phase} phase`);
+    return state;
   }
 
   /** Where an argument points. */
   private address(state: PhaseState, a: PlanArg): bigint {
-    const elementBytes = BigInt(a.offset * DTYPE_BYTES[a.dtype]);
-    if ('arena' in a.buffer) return this.arena.address + BigInt(state.slots.get(a.buffer.arena)!) + elementBytes;
+    const { memory, byteOffset } = this.bufferOf(state, a);
+    return memory.address + BigInt(byteOffset + a.offset * DTYPE_BYTES[a.dtype]);
+  }
+
+  /** The memory an argument's buffer is in, and where the buffer starts in it. */
+  private bufferOf(state: PhaseState, a: PlanArg): { memory: DeviceMemory; byteOffset: number } {
+    if ('arena' in a.buffer) return { memory: this.arena, byteOffset: state.slots.get(a.buffer.arena)! };
     const name = a.buffer.input;
     const memory = this.caches.get(name) ?? this.inputs.get(name) ?? this.weights.get(name);
     if (!memory) throw new Error(`plan: no buffer for ${name}`);
-    return memory.address + elementBytes;
+    return { memory, byteOffset: 0 };
   }
 
   private checkSequence(seq: number): void {

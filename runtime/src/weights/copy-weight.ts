@@ -24,7 +24,7 @@ export async function copyWeight(plan: CopyPlan, ctx: LoadContext): Promise<void
     const maxEnd: number[] = [];
     segments.forEach((s, j) => maxEnd.push(Math.max(j > 0 ? maxEnd[j - 1] : 0, s.srcStart + s.count)));
     let lo = 0;
-    for (const [from, to] of covered(segments)) {
+    for (const [from, to] of covered(segments, per)) {
       for (let cs = from; cs < to; cs += per) {
         const ce = Math.min(to, cs + per);
         const chunk = await ctx.read(name, cs * srcBytes, (ce - cs) * srcBytes);
@@ -47,12 +47,16 @@ export async function copyWeight(plan: CopyPlan, ctx: LoadContext): Promise<void
   }
 }
 
-/** The union of the segments' source ranges (segments sorted by start), as [from, to) intervals. */
-function covered(segments: readonly Segment[]): [number, number][] {
+/**
+ * The union of the segments' source ranges (segments sorted by start), as [from, to) intervals;
+ * a gap of at most `gap` elements is read through rather than split into another read (a column
+ * slice's rows, on a tensor-parallel mesh: one read of a stretch of rows instead of one a row).
+ */
+function covered(segments: readonly Segment[], gap: number): [number, number][] {
   const out: [number, number][] = [];
   for (const s of segments) {
     const last = out[out.length - 1];
-    if (last && s.srcStart <= last[1]) last[1] = Math.max(last[1], s.srcStart + s.count);
+    if (last && s.srcStart <= last[1] + gap) last[1] = Math.max(last[1], s.srcStart + s.count);
     else out.push([s.srcStart, s.srcStart + s.count]);
   }
   return out;

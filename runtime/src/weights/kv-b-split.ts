@@ -15,9 +15,11 @@ import { bf16BitsOfFloat64 } from '../../../compiler/checkpoint/bf16.ts';
  * read of the head's rows when a whole head fits the chunk, else one read per source row of the
  * tile's columns. A tile holds at least one output row (nope values), so its staging exceeds
  * chunkBytes only when nope values alone do. Only the scale rows a chunk needs are read.
+ * On a tensor-parallel mesh the rank's heads start at kv_b row `rowStart` (a whole scale block,
+ * mesh.ts), and rows are read and scaled where they are in the checkpoint.
  */
 export async function kvBSplitWeight(plan: KvBSplitPlan, ctx: LoadContext): Promise<void> {
-  const { heads, nope, v, blockN, blockK, part, w, weight } = plan;
+  const { heads, nope, v, blockN, blockK, part, w, weight, rowStart } = plan;
   const C = w.info.shape[1];
   const kbC = Math.ceil(C / blockK);
   const srcBytes = w.info.byteSize / (w.info.shape[0] * C);
@@ -44,7 +46,7 @@ export async function kvBSplitWeight(plan: KvBSplitPlan, ctx: LoadContext): Prom
 
   if (part === 'uv') {
     for (let h = 0; h < heads; h++) {
-      const base = (h * (nope + v) + nope) * C; // first element of W_UV[h] in kv_b
+      const base = (rowStart + h * (nope + v) + nope) * C; // first element of W_UV[h] in kv_b
       for (let e0 = 0; e0 < v * C; e0 += per) {
         const n = Math.min(per, v * C - e0);
         const vals = decode(w.info.dtype, await ctx.read(w.name, (base + e0) * srcBytes, n * srcBytes), ctx.decoded(n));
@@ -64,7 +66,7 @@ export async function kvBSplitWeight(plan: KvBSplitPlan, ctx: LoadContext): Prom
 
   const tile = Math.max(1, Math.floor(per / nope)); // output rows (kv_b columns) per tile
   for (let h = 0; h < heads; h++) {
-    const r0 = h * (nope + v); // W_UK[h][c][i] = kv_b[r0 + i][c]
+    const r0 = rowStart + h * (nope + v); // W_UK[h][c][i] = kv_b[r0 + i][c]
     const sc = await scaleRows(r0, r0 + nope);
     for (let c0 = 0; c0 < C; c0 += tile) {
       const c1 = Math.min(C, c0 + tile);

@@ -4,7 +4,7 @@ import { shardOfTensor, type WeightCheckpoint } from './checkpoint-reader.ts';
 import { copyWeight } from './copy-weight.ts';
 import { kvBSplitWeight } from './kv-b-split.ts';
 import { LoadContext } from './load-context.ts';
-import { planWeight, type WeightPlan } from './plan-weight.ts';
+import { ONLY_RANK, planWeight, type RankOf, type WeightPlan } from './plan-weight.ts';
 import { WeightLoadError, type WeightProblem } from './weight-load-error.ts';
 import type { WeightSink } from './weight-sink.ts';
 
@@ -19,6 +19,8 @@ export interface LoadWeightsOptions {
   readonly onProgress?: (doneBytes: number, totalBytes: number, weightName: string) => void;
   /** Bytes per read chunk and per staging piece; DEFAULT_CHUNK_BYTES when left out. */
   readonly chunkBytes?: number;
+  /** The rank of the manifest's mesh to load: its slices of the tensors tensor parallelism splits (rank 0 by default). */
+  readonly rank?: number;
 }
 
 export interface LoadWeightsSummary {
@@ -51,12 +53,14 @@ export async function loadWeights(checkpoint: WeightCheckpoint, manifest: Manife
   checkWeightSources(checkpoint, manifest, { only });
   const files = shardOfTensor(checkpoint);
   const weights = manifest.weights.filter((w) => only(w.name));
+  const rank: RankOf = options.rank === undefined ? { ...ONLY_RANK, mesh: manifest.mesh } : { mesh: manifest.mesh, rank: options.rank };
+  if (!Number.isInteger(rank.rank) || rank.rank < 0 || rank.rank >= manifest.mesh.tp) throw new RangeError(`loadWeights: rank ${rank.rank} of a mesh of ${manifest.mesh.tp} tensor-parallel ranks`);
 
   // Plan every weight once up front, only to find problems before the first write; plans are
   // remade one at a time below so that no more than one is held.
   const problems: WeightProblem[] = [];
   for (const w of weights) {
-    const plan = planWeight(w, checkpoint, files);
+    const plan = planWeight(w, checkpoint, files, rank);
     if (Array.isArray(plan)) problems.push(...plan);
   }
   if (problems.length > 0) throw new WeightLoadError(`the manifest's weights cannot be made from checkpoint ${checkpoint.dir}`, problems);
@@ -64,7 +68,7 @@ export async function loadWeights(checkpoint: WeightCheckpoint, manifest: Manife
   const totalBytes = weights.reduce((a, w) => a + w.bytes, 0);
   const ctx = new LoadContext(checkpoint, files, sink, chunkBytes, totalBytes, options.onProgress);
   for (const w of weights) {
-    const plan = planWeight(w, checkpoint, files) as WeightPlan;
+    const plan = planWeight(w, checkpoint, files, rank) as WeightPlan;
     const before = ctx.doneBytes;
     await sink.begin?.(w);
     if (plan.kind === 'copy') await copyWeight(plan, ctx);

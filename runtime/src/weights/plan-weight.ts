@@ -1,4 +1,8 @@
 import type { TensorInfo } from '../../../compiler/checkpoint/safetensors-header.ts';
+import type { Mesh } from '../../../compiler/config/mesh.ts';
+import { SINGLE_RANK } from '../../../compiler/config/mesh.ts';
+import type { TensorSlice } from '../../../compiler/model/tensor-parallel.ts';
+import { tpSlice } from '../../../compiler/model/tensor-parallel.ts';
 import type { ManifestWeight } from '../../../compiler/package/manifest.ts';
 import { DTYPE_BYTES } from '../../../compiler/ir/types.ts';
 import type { WeightCheckpoint } from './checkpoint-reader.ts';
@@ -11,7 +15,12 @@ export interface SourceRef {
   readonly name: string;
   /** The shard holding it (full path). */
   readonly file: string | null;
+  /** The whole checkpoint tensor. */
   readonly info: TensorInfo;
+  /** On a tensor-parallel mesh, the part of it this rank reads (tensor-parallel.ts); else the whole. */
+  readonly slice?: TensorSlice;
+  /** The shape the recipe sees: the slice's, or the tensor's. */
+  readonly shape: readonly number[];
 }
 
 /** A weight made by moving source elements, each converted to the weight's dtype. */
@@ -36,20 +45,34 @@ export interface KvBSplitPlan {
   readonly blockN: number;
   readonly blockK: number;
   readonly part: 'uk' | 'uv';
+  /** The first kv_b row this rank reads (its first head's, on a tensor-parallel mesh). */
+  readonly rowStart: number;
 }
 
 export type WeightPlan = CopyPlan | KvBSplitPlan;
 
+/** Which rank of which mesh a load is for: rank r reads its tensor-parallel slices. */
+export interface RankOf {
+  readonly mesh: Mesh;
+  readonly rank: number;
+}
+
+export const ONLY_RANK: RankOf = Object.freeze({ mesh: SINGLE_RANK, rank: 0 });
+
 /**
  * How to make a weight from the checkpoint, or every reason it cannot be made (shapes that do
  * not fit the recipe, conversions the loader refuses). Run over all weights before any byte goes
- * to the sink. Assumes checkWeightSources passed: every source is in the checkpoint.
+ * to the sink. Assumes checkWeightSources passed: every source is in the checkpoint. On a mesh,
+ * the recipe applies to this rank's slices of the sources.
  */
-export function planWeight(weight: ManifestWeight, checkpoint: WeightCheckpoint, files: ReadonlyMap<string, string>): WeightPlan | WeightProblem[] {
+export function planWeight(weight: ManifestWeight, checkpoint: WeightCheckpoint, files: ReadonlyMap<string, string>, rank: RankOf = ONLY_RANK): WeightPlan | WeightProblem[] {
   const sources = weightSources(weight).map((name): SourceRef => {
     const info = checkpoint.tensor(name);
     if (!info) throw new Error(`loader bug: ${name} passed checkWeightSources but is not in the checkpoint`);
-    return { name, file: files.get(name) ?? null, info };
+    const slice = info.shape.length === 2 ? tpSlice(name, info.shape, rank.mesh, rank.rank) : undefined;
+    if (!slice) return { name, file: files.get(name) ?? null, info, shape: info.shape };
+    const shape = slice.axis === 0 ? [slice.count, info.shape[1]] : [info.shape[0], slice.count];
+    return { name, file: files.get(name) ?? null, info, slice, shape };
   });
   const ofWeight = (problem: string, expected?: string): WeightProblem[] => [{ tensor: weight.name, file: null, problem, expected }];
   const numel = weight.shape.reduce((a, d) => a * d, 1);
@@ -66,9 +89,9 @@ export function planWeight(weight: ManifestWeight, checkpoint: WeightCheckpoint,
   if (problems.length > 0) return problems;
   let layout;
   try {
-    layout = copyLayout(weight.recipe ?? null, sources.map((s) => s.info.shape));
+    layout = copyLayout(weight.recipe ?? null, sources.map((s) => s.shape));
   } catch (e) {
-    return ofWeight(`(manifest weight, recipe ${weight.recipe?.kind}) cannot be made from ${sources.map((s) => `${s.name} [${s.info.shape.join(',')}]`).join(', ')}: ${(e as Error).message}`);
+    return ofWeight(`(manifest weight, recipe ${weight.recipe?.kind}) cannot be made from ${sources.map((s) => `${s.name} [${s.shape.join(',')}]`).join(', ')}: ${(e as Error).message}`);
   }
   const shape = layout.shape;
   if (shape.length !== weight.shape.length || shape.some((d, i) => d !== weight.shape[i])) {
@@ -76,7 +99,33 @@ export function planWeight(weight: ManifestWeight, checkpoint: WeightCheckpoint,
   }
   const covered = layout.segments.reduce((a, s) => a + s.count, 0);
   if (covered !== numel) throw new Error(`loader bug: the layout of ${weight.name} covers ${covered} of ${numel} elements`);
-  return { kind: 'copy', weight, sources, conversions, segments: layout.segments };
+  return { kind: 'copy', weight, sources, conversions, segments: sources.some((s) => s.slice) ? inCheckpoint(layout.segments, sources) : layout.segments };
+}
+
+/**
+ * Segments over sliced sources (element indices into the slice) as segments over the whole
+ * checkpoint tensors: a row slice is one offset; a column slice splits a segment at each row.
+ */
+function inCheckpoint(segments: readonly Segment[], sources: readonly SourceRef[]): Segment[] {
+  const out: Segment[] = [];
+  for (const seg of segments) {
+    const { slice, info } = sources[seg.src];
+    const K = info.shape[1];
+    if (!slice) {
+      out.push(seg);
+    } else if (slice.axis === 0) {
+      out.push({ ...seg, srcStart: seg.srcStart + slice.start * K });
+    } else {
+      for (let done = 0; done < seg.count; ) {
+        const at = seg.srcStart + done;
+        const [row, col] = [Math.floor(at / slice.count), at % slice.count];
+        const count = Math.min(seg.count - done, slice.count - col);
+        out.push({ src: seg.src, srcStart: row * K + slice.start + col, count, dstStart: seg.dstStart + done });
+        done += count;
+      }
+    }
+  }
+  return out;
 }
 
 function planKvBSplit(weight: ManifestWeight, sources: SourceRef[], ofWeight: (problem: string, expected?: string) => WeightProblem[]): KvBSplitPlan | WeightProblem[] {
@@ -91,22 +140,22 @@ function planKvBSplit(weight: ManifestWeight, sources: SourceRef[], ofWeight: (p
   const [w, scale] = [sources[0], sources[1] ?? null];
   const problems: WeightProblem[] = [];
   const R = heads * (nope + v);
-  if (w.info.shape.length !== 2 || w.info.shape[0] !== R) {
-    problems.push({ tensor: w.name, file: w.file, problem: `has shape [${w.info.shape.join(',')}]`, expected: `[${R}, kv_lora] (heads·(nope+v) rows) for weight ${weight.name}` });
+  if (w.shape.length !== 2 || w.shape[0] !== R || w.slice?.axis === 1) {
+    problems.push({ tensor: w.name, file: w.file, problem: `has shape [${w.shape.join(',')}]${w.slice ? ' in this rank\'s slice' : ''}`, expected: `[${R}, kv_lora] (heads·(nope+v) rows) for weight ${weight.name}` });
   }
   if (!['F8_E4M3', 'BF16', 'F32'].includes(w.info.dtype)) problems.push({ tensor: w.name, file: w.file, problem: `is ${w.info.dtype}`, expected: 'F8_E4M3, BF16 or F32 for kv-b-split' });
   if (weight.dtype !== 'bf16' && weight.dtype !== 'f32') problems.push(...ofWeight(`(manifest weight) is ${weight.dtype}`, 'bf16 or f32 for kv-b-split'));
   if (problems.length > 0) return problems;
-  const C = w.info.shape[1];
+  const C = w.shape[1];
   if (scale) {
     const want = [Math.ceil(R / blockN), Math.ceil(C / blockK)];
-    if (scale.info.dtype !== 'F32' || scale.info.shape.length !== 2 || scale.info.shape[0] !== want[0] || scale.info.shape[1] !== want[1]) {
-      return [{ tensor: scale.name, file: scale.file, problem: `is ${scale.info.dtype}[${scale.info.shape.join(',')}]`, expected: `F32[${want.join(',')}], the ${blockN}×${blockK} block scales of ${w.name}` }];
+    if (scale.info.dtype !== 'F32' || scale.shape.length !== 2 || scale.shape[0] !== want[0] || scale.shape[1] !== want[1]) {
+      return [{ tensor: scale.name, file: scale.file, problem: `is ${scale.info.dtype}[${scale.shape.join(',')}]${scale.slice ? ' in this rank\'s slice' : ''}`, expected: `F32[${want.join(',')}], the ${blockN}×${blockK} block scales of ${w.name}` }];
     }
   }
   const shape = part === 'uk' ? [heads, C, nope] : [heads, v, C];
   if (shape.length !== weight.shape.length || shape.some((d, i) => d !== weight.shape[i])) {
     return ofWeight(`(manifest weight) would have shape [${shape.join(',')}] from kv-b-split`, `[${weight.shape.join(',')}] as the manifest says`);
   }
-  return { kind: 'kv-b-split', weight, w, scale, heads, nope, v, blockN, blockK, part };
+  return { kind: 'kv-b-split', weight, w, scale, heads, nope, v, blockN, blockK, part, rowStart: w.slice?.start ?? 0 };
 }
