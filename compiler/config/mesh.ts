@@ -1,9 +1,12 @@
 import type { ModelConfig } from './model-config.ts';
 
 /**
- * A tensor × expert parallel mesh of tp·ep ranks. Attention heads, dense MLPs, shared experts and
- * the vocabulary split tp ways; routed experts split ep ways, and each expert's intermediate size
- * splits tp ways again, so every rank holds 1/(tp·ep) of the routed experts.
+ * A tensor × expert parallel mesh of tp·ep ranks, numbered rank = e·tp + t (t the tensor-parallel
+ * index, e the expert-parallel one). Attention heads, dense MLPs and the head's vocabulary split
+ * tp ways (ranks with the same t hold the same slices); routed experts split ep ways, and each
+ * expert's intermediate size tp ways again, so every rank holds 1/(tp·ep) of the routed experts;
+ * the shared experts' intermediate size splits over all tp·ep ranks (as DeepSeek's own inference
+ * splits it over its world), so the MoE layer's partial sums meet in one all_reduce.
  */
 export interface Mesh {
   readonly tp: number;
@@ -53,16 +56,20 @@ export function validateMesh(config: ModelConfig, mesh: Mesh): void {
 }
 
 /**
- * What `compile` can split today: tensor parallelism over `tp` ranks. Beyond validateMesh, each
- * rank's slice of an FP8 linear must be whole 128×128 scale blocks (a block split across ranks
- * would need its scale on both, and W8A8 quantizes activations in groups of blockK that must not
- * straddle ranks), and expert parallelism is not compiled yet.
+ * What `compile` can split. Beyond validateMesh: with FP8 weights each rank's slice of a linear
+ * must be whole scale blocks (a block split across ranks would need its scale on both, and W8A8
+ * quantizes activations in groups of blockK that must not straddle ranks), and on an ep > 1 mesh
+ * the shared experts' intermediate size must divide over all tp·ep ranks.
  */
 export function validateCompileMesh(config: ModelConfig, mesh: Mesh): void {
   validateMesh(config, mesh);
-  if (mesh.ep > 1) throw new MeshError(`mesh ep=${mesh.ep}: compile splits tensors over tp ranks only; expert parallelism is not compiled yet (use ep=1)`);
+  const world = mesh.tp * mesh.ep;
+  const sharedInter = config.moeIntermediateSize * config.nSharedExperts;
+  if (mesh.ep > 1 && sharedInter % world !== 0) {
+    throw new MeshError(`mesh tp=${mesh.tp},ep=${mesh.ep}: the shared experts' moe_intermediate_size × n_shared_experts (${sharedInter}) of ${config.source} splits over all ${world} ranks; expected a mesh whose size divides it`);
+  }
   const q = config.quantization;
-  if (!q || mesh.tp === 1) return;
+  if (!q || world === 1) return;
   const local = rankConfig(config, mesh);
   const heads = `num_attention_heads/${mesh.tp} = ${local.numHeads} heads`;
   const rows = (size: number, what: string): [number, number, string, string][] => [[size, q.blockN, what, 'rows']];
@@ -74,18 +81,29 @@ export function validateCompileMesh(config: ModelConfig, mesh: Mesh): void {
     ...rows(local.intermediateSize, `intermediate_size/${mesh.tp}`),
     ...columns(local.intermediateSize, `intermediate_size/${mesh.tp}`),
   ];
-  if (config.nRoutedExperts > 0) checks.push(...rows(local.moeIntermediateSize, `moe_intermediate_size/${mesh.tp}`), ...columns(local.moeIntermediateSize, `moe_intermediate_size/${mesh.tp}`));
+  if (config.nRoutedExperts > 0) {
+    checks.push(...rows(local.moeIntermediateSize, `moe_intermediate_size/${mesh.tp}`), ...columns(local.moeIntermediateSize, `moe_intermediate_size/${mesh.tp}`));
+    const shared = `moe_intermediate_size × n_shared_experts / ${world} ranks`;
+    if (mesh.ep > 1 && sharedInter > 0) checks.push(...rows(sharedInter / world, shared), ...columns(sharedInter / world, shared));
+  }
   for (const [size, block, what, axis] of checks) {
     if (size % block !== 0) {
-      throw new MeshError(`mesh tp=${mesh.tp}: each rank holds ${size} ${axis} (${what}) of ${config.source}, not a multiple of the FP8 scale block's ${block} ${axis}; expected a tp that keeps every rank's slice whole blocks`);
+      throw new MeshError(`mesh ${formatMesh(mesh)}: each rank holds ${size} ${axis} (${what}) of ${config.source}, not a multiple of the FP8 scale block's ${block} ${axis}; expected a mesh that keeps every rank's slice whole blocks`);
     }
   }
 }
 
+/** Rank `rank` of a mesh as its (tensor-parallel, expert-parallel) coordinates. */
+export function meshCoordinates(mesh: Mesh, rank: number): { readonly t: number; readonly e: number } {
+  if (!Number.isInteger(rank) || rank < 0 || rank >= mesh.tp * mesh.ep) throw new RangeError(`rank ${rank} of a mesh of ${mesh.tp * mesh.ep} ranks`);
+  return { t: rank % mesh.tp, e: Math.floor(rank / mesh.tp) };
+}
+
 /**
- * The model one tensor-parallel rank computes: the same layers with 1/tp of the attention heads,
- * of the dense MLP's and of each expert's intermediate size. Passes and codegen size everything
- * from it; the vocabulary stays whole (the head's split is the model builder's, see build-model).
+ * The model one rank computes: the same layers with 1/tp of the attention heads, of the dense
+ * MLP's and of each routed expert's intermediate size. Passes and codegen size everything from
+ * it; the vocabulary and the expert count stay whole (routing is over all experts), and the
+ * head's, the experts' and the shared experts' splits are the model builder's (build-model.ts).
  */
 export function rankConfig(config: ModelConfig, mesh: Mesh): ModelConfig {
   if (mesh.tp === 1) return config;
@@ -97,7 +115,7 @@ export function rankConfig(config: ModelConfig, mesh: Mesh): ModelConfig {
   });
 }
 
-/** "tp=2,ep=1" for messages and cache keys. */
+/** "tp=2,ep=1" for messages. */
 export function formatMesh(mesh: Mesh): string {
   return `tp=${mesh.tp},ep=${mesh.ep}`;
 }

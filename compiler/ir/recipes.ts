@@ -25,6 +25,20 @@ export function applyRecipe(recipe: Pick<DerivedRecipe, 'kind' | 'attrs'>, sourc
   return def.apply(sources, recipe.attrs);
 }
 
+/**
+ * The sources one rank's recipe reads: all of them, except that a stack split over `epRanks`
+ * expert-parallel ranks (attr `epRanks`) lists every expert and expert-parallel rank e stacks the
+ * e-th of epRanks equal parts (its experts e·E/ep … (e+1)·E/ep − 1, each `arity` sources). The
+ * loader makes a rank's weights the same way.
+ */
+export function rankSources<T>(recipe: Pick<DerivedRecipe, 'kind' | 'attrs'>, sources: readonly T[], epRank: number): readonly T[] {
+  const parts = recipe.attrs.epRanks;
+  if (recipe.kind !== 'stack' || typeof parts !== 'number' || parts === 1) return sources;
+  if (sources.length % parts !== 0 || epRank < 0 || epRank >= parts) throw new Error(`stack over ${parts} expert-parallel ranks: ${sources.length} sources, rank ${epRank}`);
+  const count = sources.length / parts;
+  return sources.slice(epRank * count, (epRank + 1) * count);
+}
+
 /** Rows of `t` (2-D) in [start, start + count). */
 function rows(t: Tensor, start: number, count: number): Float64Array {
   const K = t.shape[1];
@@ -86,7 +100,7 @@ defineRecipe({
 
 defineRecipe({
   kind: 'stack',
-  doc: 'tensors of one shape stacked along a new leading axis; with `each`, every `arity` sources first go through that recipe',
+  doc: 'tensors of one shape stacked along a new leading axis; with `each`, every `arity` sources first go through that recipe; with `epRanks`, a rank stacks its part (rankSources)',
   apply(sources, attrs) {
     const parts: Tensor[] = [];
     if (typeof attrs.each === 'string') {

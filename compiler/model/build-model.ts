@@ -3,7 +3,7 @@ import { rankConfig, SINGLE_RANK } from '../config/mesh.ts';
 import type { ModelConfig } from '../config/model-config.ts';
 import { isMoeLayer } from '../config/model-config.ts';
 import { GraphBuilder } from '../ir/builder.ts';
-import type { Graph, Phase, Value } from '../ir/graph.ts';
+import type { Attrs, Graph, Phase, Value } from '../ir/graph.ts';
 import { nameRun } from '../ir/name-runs.ts';
 import '../ir/ops/index.ts';
 import type { Dim } from '../ir/types.ts';
@@ -57,6 +57,7 @@ class ModelBuilder {
   /** The rank's model: the config with 1/tp of the heads and intermediate sizes. */
   private readonly c: ModelConfig;
   private readonly tp: number;
+  private readonly ep: number;
   private readonly N: Dim; // tokens in this step
   private readonly seqView: readonly [Dim, Dim]; // (sequences, tokens per sequence) for attention
   private readonly cacheBatch: Dim; // sequences of the slot table: 1 in prefill, B in decode
@@ -72,6 +73,7 @@ class ModelBuilder {
     const mesh = options.mesh ?? SINGLE_RANK;
     this.c = rankConfig(config, mesh);
     this.tp = mesh.tp;
+    this.ep = mesh.ep;
     this.g = new GraphBuilder(phase);
     this.N = phase === 'prefill' ? 'T' : 'B';
     this.seqView = phase === 'prefill' ? [1, 'T'] : ['B', 1];
@@ -91,7 +93,7 @@ class ModelBuilder {
       // A tied head is the embedding, which every rank holds whole; lm_head splits by vocabulary.
       if (c.tieWordEmbeddings) return g.add1('matmul', [normed, this.weight('model.embed_tokens.weight', 'bf16', [c.vocabSize, c.hiddenSize])], { dtype: 'f32' });
       const part = g.add1('matmul', [normed, this.weight('lm_head.weight', 'bf16', [c.vocabSize / this.tp, c.hiddenSize])], { dtype: 'f32' });
-      return this.tp === 1 ? part : g.add1('all_gather', [part], { ranks: this.tp });
+      return this.tp === 1 ? part : g.add1('all_gather', [part], { ranks: this.tp, group: 'tp' });
     });
     g.output('logits', logits);
     return g.build();
@@ -101,9 +103,10 @@ class ModelBuilder {
     return this.g.input(name, 'weight', dtype, shape);
   }
 
-  /** The sum of a row-parallel result's partial sums over the tensor-parallel ranks. */
-  private allReduce(x: Value): Value {
-    return this.tp === 1 ? x : this.g.add1('all_reduce', [x], { ranks: this.tp });
+  /** The sum of a row-parallel result's partial sums over the tensor-parallel ranks (or, `world`, every rank: the MoE layer). */
+  private allReduce(x: Value, group: 'tp' | 'world' = 'tp'): Value {
+    const ranks = group === 'tp' ? this.tp : this.tp * this.ep;
+    return ranks === 1 ? x : this.g.add1('all_reduce', [x], { ranks, group });
   }
 
   private rmsNorm(x: Value, weightName: string, dim: number): Value {
@@ -149,10 +152,12 @@ class ModelBuilder {
    */
   private stackedExperts(p: string, proj: string, outDim: number, inDim: number): Value[] {
     const { c, g } = this;
-    // The per-expert names as one run (`….experts.{}.gate_proj.weight` from 0): V3 has ~89k of them.
-    const stack = (suffix: string) => ({ kind: 'stack', sources: nameRun(`${p}.experts.{}.${proj}.${suffix}`, 0, c.nRoutedExperts), attrs: {} });
+    // The per-expert names as one run (`….experts.{}.gate_proj.weight` from 0): V3 has ~89k of
+    // them. On an ep > 1 mesh the run still names every expert and each rank stacks its part.
+    const attrs: Attrs = this.ep > 1 ? { epRanks: this.ep } : {};
+    const stack = (suffix: string) => ({ kind: 'stack', sources: nameRun(`${p}.experts.{}.${proj}.${suffix}`, 0, c.nRoutedExperts), attrs });
     const q = c.quantization;
-    const E = c.nRoutedExperts;
+    const E = c.nRoutedExperts / this.ep;
     if (!q) return [g.input(`${p}.experts.${proj}.weight`, 'weight', 'bf16', [E, outDim, inDim], stack('weight'))];
     return [
       g.input(`${p}.experts.${proj}.weight`, 'weight', 'fp8e4m3', [E, outDim, inDim], stack('weight')),
@@ -166,7 +171,8 @@ class ModelBuilder {
     const attn = g.scoped('attn', () => this.allReduce(this.attention(l, this.rmsNorm(x, `${p}.input_layernorm.weight`, this.c.hiddenSize))));
     const h = g.add1('add', [x, attn]);
     const normed = this.rmsNorm(h, `${p}.post_attention_layernorm.weight`, this.c.hiddenSize);
-    const mlp = g.scoped('mlp', () => this.allReduce(isMoeLayer(this.c, l) ? this.moe(l, normed) : this.swiglu(normed, `${p}.mlp`, this.c.intermediateSize)));
+    const moe = isMoeLayer(this.c, l);
+    const mlp = g.scoped('mlp', () => this.allReduce(moe ? this.moe(l, normed) : this.swiglu(normed, `${p}.mlp`, this.c.intermediateSize), moe ? 'world' : 'tp'));
     return g.add1('add', [h, mlp]);
   }
 
@@ -247,9 +253,12 @@ class ModelBuilder {
     ];
     const q = c.quantization;
     const actQuant = q !== null && this.options.actQuant === 'fp8';
-    const attrs = { numExperts: E, quantized: q !== null, actQuant, blockN: q?.blockN ?? 0, blockK: q?.blockK ?? 0 };
-    const routed = g.add1('moe_experts', [x, ids, weights, ...experts], attrs);
+    const attrs = { numExperts: E / this.ep, quantized: q !== null, actQuant, blockN: q?.blockN ?? 0, blockK: q?.blockK ?? 0 };
+    // Expert parallelism: this rank computes its E/ep experts; ids of the others become −1.
+    const local = this.ep === 1 ? ids : g.add1('moe_local_ids', [ids, this.g.input('ep_rank', 'activation', 'i32', [1])], { localExperts: E / this.ep });
+    const routed = g.add1('moe_experts', [x, local, weights, ...experts], attrs);
     if (c.nSharedExperts === 0) return routed;
-    return g.add1('add', [routed, this.swiglu(x, `${p}.shared_experts`, I * c.nSharedExperts)]);
+    // The shared experts' intermediate size splits over every rank of the mesh (tensor-parallel.ts).
+    return g.add1('add', [routed, this.swiglu(x, `${p}.shared_experts`, (I * c.nSharedExperts) / this.ep)]);
   }
 }

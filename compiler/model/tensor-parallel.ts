@@ -1,4 +1,5 @@
 import type { Mesh } from '../config/mesh.ts';
+import { meshCoordinates } from '../config/mesh.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import { tensor } from '../ir/tensor.ts';
 
@@ -13,6 +14,11 @@ import { tensor } from '../ir/tensor.ts';
  *   attention: q_proj | q_b_proj, kv_b_proj rows (heads) → o_proj columns (heads) → all_reduce
  *   MLPs:      gate_proj, up_proj rows → down_proj columns → all_reduce (dense, shared, each expert)
  *   head:      lm_head rows (vocabulary) → all_gather of the logits
+ *
+ * The shared experts are cut the same way over all tp·ep ranks of the mesh (their partial sums
+ * join the routed experts' in the MoE layer's all_reduce); everything else over the tp ranks that
+ * share an expert-parallel index. Which routed experts a rank holds is its stacks' business
+ * (recipes.ts, `epRanks`), not this file's.
  *
  * The model builder gives each rank's graph the sliced shapes and the collectives; recipes then
  * apply to the sliced checkpoint tensors, so a rank's derived weights (interleaved gate/up, W_UK,
@@ -35,14 +41,18 @@ export interface TensorSlice {
   readonly count: number;
 }
 
-/** The slice of checkpoint tensor `name` (of `shape`) that tensor-parallel rank `rank` of `mesh` holds; undefined: the whole tensor. */
+const SHARED_EXPERTS = /\.mlp\.shared_experts\./;
+
+/** The slice of checkpoint tensor `name` (of `shape`) that rank `rank` of `mesh` holds; undefined: the whole tensor. */
 export function tpSlice(name: string, shape: readonly number[], mesh: Mesh, rank: number): TensorSlice | undefined {
   const axis = tpSplitAxis(name);
-  if (axis === undefined || mesh.tp === 1) return undefined;
+  const { t } = meshCoordinates(mesh, rank);
+  const [parts, index] = SHARED_EXPERTS.test(name) ? [mesh.tp * mesh.ep, rank] : [mesh.tp, t];
+  if (axis === undefined || parts === 1) return undefined;
   const size = shape[axis];
-  if (size % mesh.tp !== 0) throw new Error(`tensor parallel: ${name} has ${size} along axis ${axis}, which tp=${mesh.tp} does not divide`);
-  const count = size / mesh.tp;
-  return { axis, start: rank * count, count };
+  if (size % parts !== 0) throw new Error(`tensor parallel: ${name} has ${size} along axis ${axis}, which ${parts} ranks do not divide`);
+  const count = size / parts;
+  return { axis, start: index * count, count };
 }
 
 /** The part of a 2-D float64 tensor a slice names. */
@@ -54,7 +64,7 @@ export function sliceTensor(t: Tensor, slice: TensorSlice): Tensor {
   return tensor([N, slice.count], out);
 }
 
-/** Checkpoint tensors as rank `rank` of `mesh` holds them (other inputs, such as tokens, pass through). */
+/** Checkpoint tensors as rank `rank` of `mesh` holds them, before any recipe (other inputs, such as tokens, pass through). */
 export function rankTensors(tensors: ReadonlyMap<string, Tensor>, mesh: Mesh, rank: number): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   for (const [name, t] of tensors) {

@@ -1,5 +1,5 @@
 import type { ModelConfig } from '../config/model-config.ts';
-import type { Node, Value } from '../ir/graph.ts';
+import type { Attrs, Node, Value } from '../ir/graph.ts';
 import { expertOperandCount } from '../ir/ops/moe.ts';
 import type { NameList } from '../ir/name-runs.ts';
 import { canonicalNames, firstName, interleaveNames, nameCount } from '../ir/name-runs.ts';
@@ -59,7 +59,9 @@ function findSharedExpert(node: Node, ctx: RewriteContext): SharedExpert | undef
 
 function lower(node: Node, ctx: RewriteContext, config: ModelConfig): (Value | null)[] | undefined {
   const [xId, idsId, weightsId] = node.inputs;
-  const route = producedBy(ctx, idsId, 'topk_route');
+  // On an expert-parallel mesh the ids reach the experts through moe_local_ids (this rank's experts).
+  const localIds = producedBy(ctx, idsId, 'moe_local_ids');
+  const route = producedBy(ctx, localIds ? localIds.inputs[0] : idsId, 'topk_route');
   const sigmoid = route && producedBy(ctx, route.inputs[0], 'sigmoid');
   const gateMm = sigmoid && producedBy(ctx, sigmoid.inputs[0], 'matmul');
   if (!route || !gateMm || route.outputs[1].id !== weightsId) return undefined;
@@ -67,15 +69,20 @@ function lower(node: Node, ctx: RewriteContext, config: ModelConfig): (Value | n
   const { b } = ctx;
   const E = node.attrs.numExperts as number;
   const quantized = node.attrs.quantized as boolean;
-  // The model's stacks are recipes over the per-expert checkpoint tensors: their sources, per stack.
+  // The model's stacks are recipes over the per-expert checkpoint tensors: their sources, per stack
+  // (on an expert-parallel mesh, every expert's: each rank stacks its part, recipes.ts rankSources).
+  const epRanks = ctx.recipe(node.inputs[3])?.attrs.epRanks;
+  const ep: Attrs = typeof epRanks === 'number' ? { epRanks } : {};
   const stackSources = node.inputs.slice(3).map((id) => {
     const sources = ctx.recipe(id)?.sources;
-    if (!sources || nameCount(sources) !== E) throw new Error(`lower-moe: ${node.scope}: expert operand ${ctx.inputName(id)} is not a stack of ${E} checkpoint tensors`);
+    if (!sources || nameCount(sources) !== E * ((ep.epRanks as number | undefined) ?? 1)) throw new Error(`lower-moe: ${node.scope}: expert operand ${ctx.inputName(id)} is not a stack of ${E} checkpoint tensors`);
     return sources;
   });
   if (stackSources.length !== expertOperandCount(quantized)) return undefined;
   const [H, I] = [config.hiddenSize, config.moeIntermediateSize];
-  const shared = config.nSharedExperts === 1 ? findSharedExpert(node, ctx) : undefined;
+  // A shared expert rides along only where it has the routed experts' shape: not on an expert-parallel
+  // mesh, where its intermediate size is split over every rank (tensor-parallel.ts).
+  const shared = config.nSharedExperts === 1 && !localIds ? findSharedExpert(node, ctx) : undefined;
 
   // A projection's checkpoint names over the experts, the shared one last; part 0 weights, 1 scales.
   const perPart = quantized ? 2 : 1;
@@ -91,25 +98,26 @@ function lower(node: Node, ctx: RewriteContext, config: ModelConfig): (Value | n
   const blockK = node.attrs.blockK as number;
   const group = gcd(I, quantized ? blockN : 128); // gate/up rows interleave in groups that never straddle a scale block
   const gateUp = b.input(`${p}.experts.gate_up.weight`, 'weight', quantized ? 'fp8e4m3' : 'bf16', [experts, 2 * I, H], {
-    kind: 'stack', sources: interleaveNames(names(GATE, 0), names(UP, 0)), attrs: { each: 'interleave-rows', arity: 2, group },
+    kind: 'stack', sources: interleaveNames(names(GATE, 0), names(UP, 0)), attrs: { each: 'interleave-rows', arity: 2, group, ...ep },
   });
   const down = b.input(`${p}.experts.down.weight`, 'weight', quantized ? 'fp8e4m3' : 'bf16', [experts, H, I], {
-    kind: 'stack', sources: names(DOWN, 0), attrs: {},
+    kind: 'stack', sources: names(DOWN, 0), attrs: { ...ep },
   });
   const scales: Value[] = [];
   if (quantized) {
     const kbH = Math.ceil(H / blockK);
     scales.push(
       b.input(`${p}.experts.gate_up.weight_scale_inv`, 'weight', 'f32', [experts, 2 * Math.ceil(I / group), kbH], {
-        kind: 'stack', sources: interleaveNames(names(GATE, 1), names(UP, 1)), attrs: { each: 'interleave-row-scales', arity: 2, group, blockN, rows: I },
+        kind: 'stack', sources: interleaveNames(names(GATE, 1), names(UP, 1)), attrs: { each: 'interleave-row-scales', arity: 2, group, blockN, rows: I, ...ep },
       }),
       b.input(`${p}.experts.down.weight_scale_inv`, 'weight', 'f32', [experts, Math.ceil(H / blockN), Math.ceil(I / blockK)], {
-        kind: 'stack', sources: names(DOWN, 1), attrs: {},
+        kind: 'stack', sources: names(DOWN, 1), attrs: { ...ep },
       }),
     );
   }
 
-  const [ids, weights] = b.add('moe_route', [ctx.map(gateMm.inputs[0]), ctx.map(gateMm.inputs[1]), ctx.map(route.inputs[1])], route.attrs);
+  const [routed, weights] = b.add('moe_route', [ctx.map(gateMm.inputs[0]), ctx.map(gateMm.inputs[1]), ctx.map(route.inputs[1])], route.attrs);
+  const ids = localIds ? b.add1('moe_local_ids', [routed, ctx.map(localIds.inputs[1])], localIds.attrs) : routed;
   const w8a8 = node.attrs.actQuant === true;
   const x = ctx.map(xId);
   const payload = w8a8 ? b.add('act_quant_fp8', [x], { block: blockK }) : [x];

@@ -1,13 +1,13 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import type { Mesh } from '../../compiler/config/mesh.ts';
-import { MeshError, rankConfig, validateCompileMesh } from '../../compiler/config/mesh.ts';
+import { formatMesh, MeshError, meshCoordinates, rankConfig, validateCompileMesh } from '../../compiler/config/mesh.ts';
 import type { ModelConfig } from '../../compiler/config/model-config.ts';
 import { loadConfig, parseConfig } from '../../compiler/config/parse-config.ts';
 import type { Phase } from '../../compiler/ir/graph.ts';
 import { interpret, interpretRanks } from '../../compiler/ir/interpret.ts';
 import type { Tensor } from '../../compiler/ir/tensor.ts';
-import { relativeError } from '../../compiler/ir/tensor.ts';
+import { relativeError, tensor } from '../../compiler/ir/tensor.ts';
 import { buildModel, cacheNames } from '../../compiler/model/build-model.ts';
 import { rankTensors } from '../../compiler/model/tensor-parallel.ts';
 import { runPipeline } from '../../compiler/passes/pipeline.ts';
@@ -16,11 +16,12 @@ import { arbitraryRawConfig } from '../support/arbitrary-config.ts';
 import { TestPages, emptyCaches, stepInputs, writtenCaches } from '../support/model-inputs.ts';
 
 /**
- * Tensor parallelism computes the model: the optimized graph every rank runs, interpreted for all
- * ranks together on their slices of the checkpoint (interpretRanks: the collectives see every
- * rank), gives every rank the logits and KV cache of the unsharded optimized graph, for a prefill
- * and a decode step after it. Both sides are float64 and the W8A8 activation groups never straddle
- * ranks, so the only difference is the order of the partial sums: 1e-9.
+ * Tensor and expert parallelism compute the model: the optimized graph every rank runs,
+ * interpreted for all ranks together on their slices of the checkpoint (interpretRanks: the
+ * collectives see every rank of their group; each expert-parallel rank stacks its experts), gives
+ * every rank the logits and KV cache of the unsharded optimized graph, for a prefill and a decode
+ * step after it. Both sides are float64 and the W8A8 activation groups never straddle ranks, so
+ * the only difference is the order of the partial sums: 1e-9.
  */
 const BOUND = 1e-9;
 
@@ -36,23 +37,26 @@ interface Case {
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /**
- * A random config made divisible by tp: heads, intermediate sizes and vocabulary are tp times the
- * generated ones, and FP8 blocks are as large as still keep every rank's slice whole blocks.
+ * A random config made divisible by the mesh: heads, intermediate sizes and vocabulary are tp
+ * times the generated ones, the groups (so the experts) ep times, the experts' intermediate size
+ * tp·ep times (the shared experts split over every rank), and FP8 blocks are as large as still
+ * keep every rank's slice whole blocks.
  */
 const arbitraryCase: fc.Arbitrary<Case> = fc
-  .tuple(arbitraryRawConfig, fc.integer({ min: 2, max: 4 }), fc.constantFrom<'fp8' | 'none'>('none', 'fp8'), fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 4 }))
-  .map(([raw, tp, actQuant, seed, promptLength]) => {
+  .tuple(arbitraryRawConfig, fc.constantFrom<[number, number]>([2, 1], [3, 1], [4, 1], [1, 2], [1, 3], [2, 2]), fc.constantFrom<'fp8' | 'none'>('none', 'fp8'), fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 4 }))
+  .map(([raw, [tp, ep], actQuant, seed, promptLength]) => {
     const r = raw as Record<string, number> & { quantization_config: { weight_block_size: number[] } | null };
     const [heads, inter, moeInter] = [r.num_attention_heads, r.intermediate_size, r.moe_intermediate_size];
-    const local = { ...r, num_attention_heads: heads * tp, intermediate_size: inter * tp, moe_intermediate_size: moeInter * tp, vocab_size: r.vocab_size * tp };
+    const local = { ...r, num_attention_heads: heads * tp, intermediate_size: inter * tp, moe_intermediate_size: moeInter * tp * ep, vocab_size: r.vocab_size * tp, n_group: r.n_group * ep, n_routed_experts: r.n_routed_experts * ep };
     if (local.quantization_config) {
-      const rows = [heads * (r.qk_nope_head_dim + r.qk_rope_head_dim), heads * (r.qk_nope_head_dim + r.v_head_dim), inter, moeInter].reduce(gcd);
-      const columns = [heads * r.v_head_dim, inter, moeInter].reduce(gcd);
+      const sharedLocal = r.n_shared_experts > 0 && ep > 1 ? [moeInter * r.n_shared_experts] : [];
+      const rows = [heads * (r.qk_nope_head_dim + r.qk_rope_head_dim), heads * (r.qk_nope_head_dim + r.v_head_dim), inter, moeInter * ep, ...sharedLocal].reduce(gcd);
+      const columns = [heads * r.v_head_dim, inter, moeInter * ep, ...sharedLocal].reduce(gcd);
       local.quantization_config = { ...local.quantization_config, weight_block_size: [rows, columns] };
     }
     const config = parseConfig(local, 'generated.json');
     const tokens = Array.from({ length: promptLength + 1 }, (_, i) => (seed * (i + 7)) % config.vocabSize);
-    return { config, mesh: { tp, ep: 1 }, actQuant, seed, prompt: tokens.slice(0, -1), next: tokens[promptLength] };
+    return { config, mesh: { tp, ep }, actQuant, seed, prompt: tokens.slice(0, -1), next: tokens[promptLength] };
   });
 
 /** The unsharded and the sharded step on the same inputs; returns the unsharded outputs. */
@@ -60,17 +64,19 @@ function compareStep(c: Case, phase: Phase, weights: ReadonlyMap<string, Tensor>
   const whole = runPipeline(buildModel(c.config, phase, { actQuant: c.actQuant }), c.config).graph;
   const split = runPipeline(buildModel(c.config, phase, { actQuant: c.actQuant, mesh: c.mesh }), rankConfig(c.config, c.mesh)).graph;
   const expected = interpret(whole, step(weights));
-  const ranks = interpretRanks(split, Array.from({ length: c.mesh.tp }, (_, r) => step(rankTensors(weights, c.mesh, r))));
+  const world = c.mesh.tp * c.mesh.ep;
+  const rankInputs = (r: number) => step(rankTensors(weights, c.mesh, r)).set('ep_rank', tensor([1], [meshCoordinates(c.mesh, r).e]));
+  const ranks = interpretRanks(split, Array.from({ length: world }, (_, r) => rankInputs(r)), c.mesh);
   ranks.forEach((outputs, r) => {
     for (const [name, want] of expected) {
-      expect(relativeError(outputs.get(name)!, want), `${phase} ${name} on rank ${r} of tp=${c.mesh.tp}`).toBeLessThan(BOUND);
+      expect(relativeError(outputs.get(name)!, want), `${phase} ${name} on rank ${r} of ${formatMesh(c.mesh)}`).toBeLessThan(BOUND);
     }
   });
   return expected;
 }
 
 describe('tensor parallelism', () => {
-  test.prop([arbitraryCase], { numRuns: 30 })('every rank gets the unsharded logits and KV cache: prefill, then decode', (c) => {
+  test.prop([arbitraryCase], { numRuns: 40 })('every rank gets the unsharded logits and KV cache: prefill, then decode (tp and ep up to 4 ranks)', (c) => {
     validateCompileMesh(c.config, c.mesh);
     const weights = randomWeights(c.config, c.seed);
     const pages = new TestPages(16, 2, c.seed);
@@ -96,11 +102,12 @@ describe('tensor parallelism', () => {
     expect(shape(cacheNames(0).cKv)).toEqual(['P', 512]);
   });
 
-  it('refuses a mesh whose slices would cut FP8 scale blocks, or split experts, naming the field', () => {
+  it('refuses a mesh whose slices would cut FP8 scale blocks, or that does not divide, naming the field', () => {
     const config = loadConfig('configs/deepseek-v3.json');
     expect(() => validateCompileMesh(config, { tp: 32, ep: 1 })).toThrow(MeshError);
     expect(() => validateCompileMesh(config, { tp: 32, ep: 1 })).toThrow(/each rank holds 576 rows \(intermediate_size\/32\).*not a multiple of the FP8 scale block's 128 rows/);
-    expect(() => validateCompileMesh(config, { tp: 1, ep: 8 })).toThrow(/expert parallelism is not compiled yet/);
+    expect(() => validateCompileMesh(config, { tp: 8, ep: 8 })).toThrow(/each rank holds 32 rows \(moe_intermediate_size × n_shared_experts \/ 64 ranks\)/);
+    expect(() => validateCompileMesh(config, { tp: 1, ep: 3 })).toThrow(/ep=3 does not divide n_routed_experts \(256\)/);
     expect(() => validateCompileMesh(config, { tp: 3, ep: 1 })).toThrow(/tp=3 does not divide num_attention_heads/);
     expect(() => validateCompileMesh(loadConfig('configs/tiny-moe-128.json'), { tp: 2, ep: 1 })).toThrow(/kv_b_proj's num_attention_heads\/2 = 1 heads/);
   });

@@ -5,13 +5,15 @@ import { numel, resolveShape, tensorType } from '../types.ts';
 import { expectArity, ioBytes } from './helpers.ts';
 
 /**
- * Collectives over the `ranks` tensor-parallel ranks of a mesh. Every rank runs the same graph on
+ * Collectives over a group of `ranks` ranks of a mesh: `group` 'tp', the tensor-parallel ranks
+ * that share an expert-parallel index, or 'world', every rank. Every rank runs the same graph on
  * its own slice of the weights; these nodes are where their results meet. The interpreter runs the
- * ranks in lockstep (interpretRanks) and calls `collective` with every rank's operands; on devices
- * they are NCCL calls, or copies between ranks' memory on the cpu target.
+ * ranks in lockstep (interpretRanks) and calls `collective` with the operands of one group's ranks;
+ * on devices they are NCCL calls, or copies between ranks' memory on the cpu target.
  */
 
 function ranksOf(op: string, attrs: Readonly<Record<string, unknown>>): number {
+  if (attrs.group !== 'tp' && attrs.group !== 'world') throw new ShapeError(op, `attr group must be "tp" or "world", got ${JSON.stringify(attrs.group)}`);
   const ranks = attrs.ranks;
   if (typeof ranks !== 'number' || !Number.isInteger(ranks) || ranks < 1) throw new ShapeError(op, `attr ranks must be a positive integer, got ${JSON.stringify(ranks)}`);
   return ranks;

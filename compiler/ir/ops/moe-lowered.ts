@@ -47,15 +47,25 @@ defineOp({
   },
 });
 
-/** Row order of a dispatch: slots (n·K' + j) sorted by expert, stable. */
+/**
+ * Row order of a dispatch: slots (n·K' + j) sorted by expert, stable. A slot whose id is −1 (an
+ * expert another expert-parallel rank holds) is not dispatched: it sorts last, as row_expert and
+ * row_slot −1, which grouped_gemm and moe_combine skip.
+ */
 export function dispatchOrder(ids: Tensor, sharedExperts: number, numExperts: number): { rowExpert: number[]; rowSlot: number[] } {
   const [N, k] = ids.shape;
   const width = k + sharedExperts;
   const slots: [number, number][] = [];
+  const dropped: [number, number][] = [];
   for (let n = 0; n < N; n++) {
-    for (let j = 0; j < width; j++) slots.push([j < k ? ids.data[n * k + j] : numExperts + j - k, n * width + j]);
+    for (let j = 0; j < width; j++) {
+      const e = j < k ? ids.data[n * k + j] : numExperts + j - k;
+      if (e < 0) dropped.push([-1, -1]);
+      else slots.push([e, n * width + j]);
+    }
   }
   slots.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  slots.push(...dropped);
   return { rowExpert: slots.map((s) => s[0]), rowSlot: slots.map((s) => s[1]) };
 }
 
@@ -84,7 +94,7 @@ defineOp({
     for (const p of payloads) {
       const D = p.shape[1];
       const sorted = new Float64Array(N * width * D);
-      rowSlot.forEach((slot, row) => sorted.set(p.data.subarray(Math.floor(slot / width) * D, (Math.floor(slot / width) + 1) * D), row * D));
+      rowSlot.forEach((slot, row) => slot >= 0 && sorted.set(p.data.subarray(Math.floor(slot / width) * D, (Math.floor(slot / width) + 1) * D), row * D));
       outs.push(tensor([N, width, D], sorted));
     }
     return outs;
@@ -116,6 +126,7 @@ defineOp({
     const y = new Float64Array(rows * N);
     for (let r = 0; r < rows; r++) {
       const e = rowExpert.data[r];
+      if (e < 0) continue; // not dispatched here: its row stays 0 and moe_combine skips it
       const act = inputs.slice(0, na).map((t) => {
         const width = t.shape[t.shape.length - 1];
         return tensor([1, width], t.data.subarray(r * width, (r + 1) * width));
@@ -151,12 +162,13 @@ defineOp({
     const [N, width, H] = y.shape;
     const k = weights.shape[1];
     const rowOfSlot = new Array<number>(N * width);
-    rowSlot.data.forEach((slot, row) => (rowOfSlot[slot] = row));
+    rowSlot.data.forEach((slot, row) => slot >= 0 && (rowOfSlot[slot] = row));
     const out = new Float64Array(N * H);
     for (let n = 0; n < N; n++) {
       for (let j = 0; j < width; j++) {
         const w = j < k ? weights.data[n * k + j] : 1;
         const row = rowOfSlot[n * width + j];
+        if (row === undefined) continue; // an expert another rank holds
         for (let i = 0; i < H; i++) out[n * H + i] += w * y.data[row * H + i];
       }
     }
