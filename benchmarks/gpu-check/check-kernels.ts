@@ -11,7 +11,7 @@ import { ARCH } from './layout.ts';
 import type { CheckResult } from './results.ts';
 
 export function checkKernels(gpu: Gpu, configs: readonly string[], seeds = 2, log: (l: string) => void = () => {}): CheckResult {
-  const samples = samplesOf(configs.map((c) => `${c}.json`).flatMap(compileBoth), cudaDialect(ARCH));
+  const samples = samplesOf(configs.map((c) => `${c}.json`).flatMap((c) => compileBoth(c)), cudaDialect(ARCH));
   const backend = gpu.backend();
   const instances: { instance: string; family: string; label: string; seeds: number[]; problems: string[]; ms: number }[] = [];
   for (const s of samples) {

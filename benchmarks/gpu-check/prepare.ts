@@ -67,7 +67,7 @@ export async function prepareBundle(out: string, log: (line: string) => void = (
   log(`checkpoints (seed ${TINY_SEED}): ${checkpoints.map((c) => `${c.config} ${(c.bytes / 2 ** 20).toFixed(1)} MiB${c.shipped ? '' : ' (made again there, checked by sha256)'}`).join(', ')}`);
 
   // The kernel check's instances must all be among the packages' binaries (the same planKernels).
-  const samples = samplesOf(tinyConfigNames('configs').map((c) => `${c}.json`).flatMap(compileBoth), dialect);
+  const samples = samplesOf(tinyConfigNames('configs').map((c) => `${c}.json`).flatMap((c) => compileBoth(c)), dialect);
   const missing = samples.filter((s) => !cubins[s.instance.name]).map((s) => s.instance.name);
   if (missing.length > 0) throw new Error(`kernel check instances without a cubin in the packages: ${missing.join(', ')}`);
 

@@ -55,11 +55,11 @@ export interface RunPackage {
   readonly build?: BuildResult;
 }
 
-/** `<target>-<arch>-<actQuant>[-tp<N>]-<16 hex digits>`: readable, and unique for what the package depends on. */
+/** `<target>-<arch>-<actQuant>[-tp<N>-ep<M>]-<16 hex digits>`: readable, and unique for what the package depends on. */
 export function runPackageKey(config: ModelConfig, dialect: Dialect, actQuant: 'fp8' | 'none', mesh: Mesh = SINGLE_RANK): string {
   const what = { config: configFingerprint(config), target: dialect.target, arch: dialect.arch, actQuant, mesh: [mesh.tp, mesh.ep], dsv3c: RUNTIME_VERSION, formats: [PLAN_FORMAT, MANIFEST_FORMAT] };
   const hash = createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16);
-  return `${dialect.target}-${dialect.arch}-${actQuant}${mesh.tp > 1 ? `-tp${mesh.tp}` : ''}-${hash}`;
+  return `${dialect.target}-${dialect.arch}-${actQuant}${mesh.tp * mesh.ep > 1 ? `-tp${mesh.tp}-ep${mesh.ep}` : ''}-${hash}`;
 }
 
 /** Where the package for these options lives (whether or not it exists yet). */

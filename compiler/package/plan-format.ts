@@ -41,14 +41,17 @@ export interface PlanKernel {
 }
 
 /**
- * A collective between kernels (compiler/ir/ops/collective.ts): reads `args[0]` on every rank and
- * writes `args[1]` on every rank. all_reduce: the elementwise sum, same shape; all_gather: the
+ * A collective between kernels (compiler/ir/ops/collective.ts): reads `args[0]` on every rank of
+ * each group and writes `args[1]` on every rank of it. all_reduce: the elementwise sum, same shape; all_gather: the
  * ranks' [rows, C] side by side as [rows, ranks·C].
  */
 export interface PlanCollective {
   readonly collective: true;
   readonly op: 'all_reduce' | 'all_gather';
   readonly scope: string;
+  /** 'tp': among the tensor-parallel ranks that share an expert-parallel index (rank = e·tp + t); 'world': all ranks. */
+  readonly group: 'tp' | 'world';
+  /** Ranks in the group. */
   readonly ranks: number;
   /** The operand, then the result. */
   readonly args: readonly [PlanArg, PlanArg];

@@ -42,7 +42,7 @@ export function phasePlan(compiled: CompiledPhase, kernels: KernelPlan): PhasePl
   const planned = schedule.kernels.map((node): PlanStep => {
     if (COLLECTIVE_OPS.has(node.op)) {
       const [input, output] = [node.inputs[0], node.outputs[0].id];
-      return { collective: true, op: node.op as PlanCollective['op'], scope: node.scope, ranks: node.attrs.ranks as number, args: [arg(input), arg(output)], shape: types.get(input)!.shape };
+      return { collective: true, op: node.op as PlanCollective['op'], scope: node.scope, group: node.attrs.group as PlanCollective['group'], ranks: node.attrs.ranks as number, args: [arg(input), arg(output)], shape: types.get(input)!.shape };
     }
     const instance = launchOf.get(node)!;
     const inst = instances.get(instance)!;

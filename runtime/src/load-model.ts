@@ -6,13 +6,15 @@
  * memory budget. Then weights stream in (progress bar), kernels load, and the executor and the
  * device sampler are built.
  *
- * A package compiled for a tensor-parallel mesh (plan.mesh.tp > 1) runs on the cpu target as tp
- * ranks in this process: each loads its slices of the weights and has its own executor, stepped
- * together by a MeshExecutor whose collectives are host copies (host-collectives.ts).
+ * A package compiled for a mesh (plan.mesh: tp·ep ranks) runs on the cpu target as that many
+ * ranks in this process: each loads its slices of the weights and its experts and has its own
+ * executor, stepped together by a MeshExecutor whose collectives are host copies
+ * (host-collectives.ts).
  */
 import { join } from 'node:path';
 import { openCheckpoint } from '../../compiler/checkpoint/checkpoint.ts';
 import { configFingerprint } from '../../compiler/config/config-fingerprint.ts';
+import { formatMesh } from '../../compiler/config/mesh.ts';
 import { loadConfig } from '../../compiler/config/parse-config.ts';
 import type { DeviceKind, DeviceMemory } from './device/device.ts';
 import { openDevice } from './device/device.ts';
@@ -72,9 +74,10 @@ export async function loadModel(packageDir: string, modelDir: string, options: L
   }
   const kind = options.device ?? pkg.plan.target.target;
   if (kind !== pkg.plan.target.target) throw new PackageError(`--device ${kind}: ${packageDir} holds ${pkg.plan.target.target} kernels; compile it with --target ${kind}`);
-  const ranks = pkg.plan.mesh.tp;
+  const { mesh } = pkg.plan;
+  const ranks = mesh.tp * mesh.ep;
   if (ranks > 1 && kind !== 'cpu') {
-    throw new PackageError(`${packageDir} is compiled for a mesh of tp=${ranks}: multi-GPU execution (a process per GPU with NCCL) is not built yet; a mesh package runs on the cpu target (compile it with --target cpu)`);
+    throw new PackageError(`${packageDir} is compiled for a mesh of ${formatMesh(mesh)}: multi-GPU execution (a process per GPU with NCCL) is not built yet; a mesh package runs on the cpu target (compile it with --target cpu)`);
   }
   const maxContext = positive('maxContext', options.maxContext ?? Math.min(config.maxPositionEmbeddings, 4096));
   if (maxContext > config.maxPositionEmbeddings) throw new PackageError(`maxContext ${maxContext} is past the model's max_position_embeddings ${config.maxPositionEmbeddings}`);
@@ -107,7 +110,7 @@ export async function loadModel(packageDir: string, modelDir: string, options: L
       const need = ranks * (pkg.manifest.totalBytes + layout.totalBytes);
       if (need > budget) {
         const kv = layout.caches.reduce((a, c) => a + c.bytes, 0);
-        const perRank = ranks > 1 ? ` (${ranks} tensor-parallel ranks, each)` : '';
+        const perRank = ranks > 1 ? ` (${ranks} ranks of ${formatMesh(mesh)}, each)` : '';
         throw new MemoryBudgetError(
           `the model needs ${gib(need)} on ${device.name}${perRank} (weights ${gib(pkg.manifest.totalBytes)}, KV cache ${gib(kv)} for ${layout.pool.rows} positions (${layout.pool.pages} pages of ${layout.pool.pageSize}), ` +
             `activations ${gib(layout.arenaBytes)}) but the budget is ${gib(budget)}`,
@@ -126,10 +129,10 @@ export async function loadModel(packageDir: string, modelDir: string, options: L
           },
           write: (name, offset, bytes) => weights.get(name)!.write(bytes, offset),
         }, { rank, onProgress: (done, _total, name) => bar?.update(before + done, label + name) });
-        executors.push(new Executor(device, pkg.plan, weights, capacity, (instance) => device.loadKernel(pkg.binaryOf(instance), instance)));
+        executors.push(new Executor(device, pkg.plan, weights, capacity, (instance) => device.loadKernel(pkg.binaryOf(instance), instance), rank));
       }
       bar?.finish('');
-      const executor: StepExecutor = ranks > 1 ? new MeshExecutor(executors, runHostCollective) : executors[0];
+      const executor: StepExecutor = ranks > 1 ? new MeshExecutor(executors, mesh, runHostCollective) : executors[0];
       sampler = deviceSampler(device, pkg.plan, pkg.binaryOf, capacity.maxBatch);
       let tokenizer: LoadedTokenizer | null = null;
       let problem = '';

@@ -1,7 +1,7 @@
 /**
- * `dsv3c compile --mesh` and `dsv3c run --mesh`: a tensor-parallel package compiled and run as
- * two ranks in one process on the cpu target, and the meshes they refuse (exit 2, naming the flag
- * and the config field).
+ * `dsv3c compile --mesh` and `dsv3c run --mesh`: tensor- and expert-parallel packages compiled and
+ * run as ranks in one process on the cpu target, and the meshes they refuse (exit 2, naming the
+ * flag and the config field).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,11 +32,11 @@ describe('a tensor-parallel mesh from the CLI', () => {
     const dump = join(tmp.dir, 'mesh-logits.json');
     const r = await dsv3c('run', '--model', model, '--mesh', 'tp=2', '--prompt-ids', '3,1,4,1,5', '--max-new-tokens', '6', '--act-quant', 'none', '--dump-logits', dump);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/compiling tiny for cpu host \(none, tp=2\)/);
+    expect(r.stderr).toMatch(/compiling tiny for cpu host \(none, tp=2,ep=1\)/);
     expect(r.stderr).toMatch(/loading weights: 100%/);
-    expect(r.stderr).toMatch(/5 prompt tokens, 6 generated tokens .* on cpu \(\d+ threads\) × 2 tensor-parallel ranks; greedy/);
+    expect(r.stderr).toMatch(/5 prompt tokens, 6 generated tokens .* on cpu \(\d+ threads\) × 2 ranks \(tp=2,ep=1\); greedy/);
     const dir = runPackageDir(loadConfig(CONFIG), { cacheDir: cache, actQuant: 'none', mesh: { tp: 2, ep: 1 } });
-    expect(dir).toMatch(/cpu-host-none-tp2-[0-9a-f]{16}$/);
+    expect(dir).toMatch(/cpu-host-none-tp2-ep1-[0-9a-f]{16}$/);
     expect(existsSync(join(dir, 'build', 'build.json'))).toBe(true);
     const logits = readDump(dump);
     expect(logits.prompt_logits).toHaveLength(5);
@@ -45,17 +45,27 @@ describe('a tensor-parallel mesh from the CLI', () => {
     expect(r.stdout.length).toBeGreaterThan(1); // the tokens as text, then a newline
   }, 300_000);
 
+  it('run --mesh ep=2 splits the routed experts over two ranks and generates', async () => {
+    const r = await dsv3c('run', '--model', model, '--mesh', 'ep=2', '--prompt-ids', '3,1,4,1,5', '--max-new-tokens', '4', '--act-quant', 'none');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/compiling tiny for cpu host \(none, tp=1,ep=2\)/);
+    expect(r.stderr).toMatch(/5 prompt tokens, 4 generated tokens .* × 2 ranks \(tp=1,ep=2\); greedy/);
+  }, 300_000);
+
   it('compile --mesh says what each rank runs, and refuses a mesh that cuts FP8 blocks or does not divide', async () => {
     const ok = await dsv3c('compile', '--config', 'configs/deepseek-v3.json', '--mesh', 'tp=8');
     expect(ok.status, ok.stderr).toBe(0);
-    expect(ok.stderr).toMatch(/decode: \d+ ops → \d+ after fusion, \d+ kernels, \d+ per dense layer, 18 per MoE layer on each of 8 tensor-parallel ranks/);
+    expect(ok.stderr).toMatch(/decode: \d+ ops → \d+ after fusion, \d+ kernels, \d+ per dense layer, 18 per MoE layer on each of 8 ranks \(tp=8,ep=1\)/);
+    const ep = await dsv3c('compile', '--config', 'configs/deepseek-v3.json', '--mesh', 'ep=8');
+    expect(ep.status, ep.stderr).toBe(0);
+    expect(ep.stderr).toMatch(/on each of 8 ranks \(tp=1,ep=8\)/);
     const cut = await dsv3c('compile', '--config', 'configs/tiny-moe-128.json', '--mesh', 'tp=2', '--target', 'cpu', '--out', join(tmp.dir, 'never'));
     expect(cut.status).toBe(2);
-    expect(cut.stderr).toMatch(/mesh tp=2: each rank holds 224 rows \(kv_b_proj's num_attention_heads\/2 = 1 heads/);
+    expect(cut.stderr).toMatch(/mesh tp=2,ep=1: each rank holds 224 rows \(kv_b_proj's num_attention_heads\/2 = 1 heads/);
     expect(existsSync(join(tmp.dir, 'never'))).toBe(false);
-    const ep = await dsv3c('compile', '--config', 'configs/deepseek-v3.json', '--mesh', 'tp=1,ep=8');
-    expect(ep.status).toBe(2);
-    expect(ep.stderr).toMatch(/expert parallelism is not compiled yet/);
+    const shared = await dsv3c('compile', '--config', 'configs/deepseek-v3.json', '--mesh', 'tp=8,ep=8');
+    expect(shared.status).toBe(2);
+    expect(shared.stderr).toMatch(/each rank holds 32 rows \(moe_intermediate_size × n_shared_experts \/ 64 ranks\)/);
   }, 120_000);
 
   it('run refuses --mesh that does not divide the model, on a GPU, or beside --package, before loading anything', async () => {

@@ -18,9 +18,9 @@ import { loadAddon } from '../../runtime/src/native/load-addon.ts';
 import { tempDir } from '../native/native-support.ts';
 import type { Backend } from './harness.ts';
 import { runSample } from './harness.ts';
-import { TINY_CONFIGS, compileBoth, samplesOf } from './support.ts';
+import { samplesOf, tinyPhases } from './support.ts';
 
-const samples = samplesOf(TINY_CONFIGS.flatMap(compileBoth), CPU_DIALECT);
+const samples = samplesOf(tinyPhases(), CPU_DIALECT);
 
 let addon: NativeAddon;
 let context: CpuContext;

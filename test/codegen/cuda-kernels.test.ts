@@ -18,7 +18,7 @@ import { KernelArgPacker } from '../../runtime/src/native/pack-args.ts';
 import { tempDir } from '../native/native-support.ts';
 import type { Backend } from './harness.ts';
 import { runSample } from './harness.ts';
-import { TINY_CONFIGS, compileBoth, samplesOf } from './support.ts';
+import { samplesOf, tinyPhases } from './support.ts';
 import { NVCC } from './toolchains.ts';
 
 const addon = loadAddon();
@@ -36,7 +36,7 @@ const skip = !probe.available
 if (skip) describe('CUDA kernels of the tiny configs', () => it.skip(`skipped: ${skip}`, () => {}));
 
 describe.skipIf(skip !== '')('CUDA kernels of the tiny configs match the op references', () => {
-  const samples = dialect ? samplesOf(TINY_CONFIGS.flatMap(compileBoth), dialect) : [];
+  const samples = dialect ? samplesOf(tinyPhases(), dialect) : [];
   let context: GpuContext;
   let module: GpuModule;
 

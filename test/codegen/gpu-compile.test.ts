@@ -1,5 +1,6 @@
 /**
- * Every GPU instance of DeepSeek-V3's schedule (prefill and decode, W8A8 and W8A16) compiles:
+ * Every GPU instance of DeepSeek-V3's schedule (prefill and decode, W8A8 and W8A16; one rank and
+ * the rank graphs of a tp=8 and an ep=8 mesh) compiles:
  * CUDA with nvcc for sm_90a and sm_80, HIP with hipcc for gfx90a and gfx940 (Debian's, which
  * scripts/install-system-deps.sh installs), one translation unit per arch built in parallel, with
  * the compiler's per-kernel report (ptxas -v, clang's AMDGPU resource remarks) read back to assert
@@ -21,7 +22,8 @@ import type { AmdEntry, PtxasEntry, ToolRun } from './toolchains.ts';
 import { HIPCC, NVCC, parseAmdResourceUsage, parsePtxas, runTool } from './toolchains.ts';
 
 const v3 = loadConfig('configs/deepseek-v3.json');
-const phases = (['fp8', 'none'] as const).flatMap((actQuant) => compileModel(v3, { actQuant, disabledPasses: [] }));
+const MESHES = [{ tp: 1, ep: 1 }, { tp: 8, ep: 1 }, { tp: 1, ep: 8 }];
+const phases = MESHES.flatMap((mesh) => (['fp8', 'none'] as const).flatMap((actQuant) => compileModel(v3, { actQuant, disabledPasses: [], mesh })));
 
 function instancesFor(d: Dialect): KernelInstance[] {
   const all = new Map<string, KernelInstance>();

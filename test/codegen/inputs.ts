@@ -56,17 +56,25 @@ export function integerValues(node: Node, index: number, o: NodeOperands, b: Bin
     case 'mla_attention:5':
       return uniform(5, S);
     case 'moe_dispatch:0': {
+      // On an expert-parallel rank (after moe_local_ids) some ids are −1: slots dispatch leaves out.
       const [N, k] = shape(0);
-      return Array.from({ length: N }, () => distinct(rng, node.attrs.numExperts as number, k)).flat();
+      const dropped = node.attrs.sharedExperts === 0 ? 0.3 : 0;
+      return Array.from({ length: N }, () => distinct(rng, node.attrs.numExperts as number, k).map((e) => (rng.next() < dropped ? -1 : e))).flat();
     }
     case 'moe_combine:1':
-      return permutation(rng, count(1));
+      return permutation(rng, count(1)).map((s) => (rng.next() < 0.2 ? -1 : s)); // −1: a slot not dispatched here
+    case 'moe_local_ids:0':
+      return uniform(0, 4 * (node.attrs.localExperts as number)); // ids of every rank's experts, for up to 4 ranks
+    case 'moe_local_ids:1':
+      return [rng.int(4)];
     default:
       break;
   }
   if (node.op === 'grouped_gemm' && index === (node.attrs.actQuant ? 2 : 1)) {
     const experts = o.inputs[index + 1].shape[0] as number;
-    return uniform(index, experts).sort((a, c) => a - c); // dispatch sorts rows by expert
+    // Dispatch sorts rows by expert, with the slots it left out (−1) last.
+    const rows = uniform(index, experts + 1).map((e) => (e === experts ? -1 : e));
+    return [...rows.filter((e) => e >= 0).sort((a, c) => a - c), ...rows.filter((e) => e < 0)];
   }
   return null;
 }

@@ -8,6 +8,8 @@ import { compileModel } from '../../compiler/compile-model.ts';
 import type { CompiledPhase } from '../../compiler/compile-model.ts';
 import { decodeBF16, encodeBF16 } from '../../compiler/checkpoint/bf16.ts';
 import { decodeE4M3FN, encodeE4M3FN } from '../../compiler/checkpoint/fp8.ts';
+import type { Mesh } from '../../compiler/config/mesh.ts';
+import { formatMesh, SINGLE_RANK } from '../../compiler/config/mesh.ts';
 import { loadConfig } from '../../compiler/config/parse-config.ts';
 import type { Dialect } from '../../compiler/codegen/dialect.ts';
 import type { KernelInstance } from '../../compiler/codegen/instances.ts';
@@ -23,11 +25,17 @@ import { Rng } from '../reference/prng.ts';
 export const TINY_CONFIGS = existsSync('configs') ? readdirSync('configs').filter((f) => /^tiny-.*\.json$/.test(f)).sort() : [];
 
 /** Every phase of a config, in both activation modes (W8A8 and W8A16; the same for unquantized configs). */
-export function compileBoth(config: string): { label: string; phase: CompiledPhase }[] {
+export function compileBoth(config: string, mesh: Mesh = SINGLE_RANK): { label: string; phase: CompiledPhase }[] {
   const c = loadConfig(`configs/${config}`);
+  const where = mesh.tp * mesh.ep > 1 ? ` ${formatMesh(mesh)}` : '';
   return (['fp8', 'none'] as const).flatMap((actQuant) =>
-    compileModel(c, { actQuant, disabledPasses: [] }).map((phase) => ({ label: `${config.replace(/\.json$/, '')} ${phase.phase} act=${actQuant}`, phase })),
+    compileModel(c, { actQuant, disabledPasses: [], mesh }).map((phase) => ({ label: `${config.replace(/\.json$/, '')}${where} ${phase.phase} act=${actQuant}`, phase })),
   );
+}
+
+/** The tiny configs' phases, and a mesh's rank graphs (tp=2; ep=2: moe_local_ids and dropped slots). */
+export function tinyPhases(): { label: string; phase: CompiledPhase }[] {
+  return [...TINY_CONFIGS.flatMap((c) => compileBoth(c)), ...compileBoth('tiny-tp2.json', { tp: 2, ep: 1 }), ...compileBoth('tiny-tp2.json', { tp: 1, ep: 2 })];
 }
 
 /** A node that needs an instance, with the schedule it came from (the first such node). */

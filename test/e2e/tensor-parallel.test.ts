@@ -1,15 +1,21 @@
 /**
- * A tensor-parallel package end to end on the cpu target: tp = 2 ranks in one process, each with
- * its slices of the weights read from the checkpoint, stepped together with host collectives.
+ * Mesh packages end to end on the cpu target: tp=2 (tensor parallel) and ep=2 (expert parallel)
+ * ranks in one process, each with its slices of the weights and its experts read from the
+ * checkpoint, stepped together with host collectives.
  * It is held to the same check as one rank (agreement.ts): prompt logits and 32 greedy steps
  * within 3e-2 (W8A16) / 2e-1 (W8A8) of the float64 reference, routing differing only at
  * near-ties. The ranks' row-parallel partial sums are stored as bf16 before the all_reduce adds
  * them (as DeepSeek's and vLLM's bf16 all-reduce does), one rounding more per layer than one rank,
  * so the cpu target is no longer bit-identical to the bf16 reference; against the one-rank
  * package, W8A16 prompt logits stay within that bound too (observed ~1e-2).
+ * Expert parallelism moves no rounding for the routed experts (each expert is computed whole on
+ * one rank) but adds the same bf16 partial sums at the MoE all_reduce.
  * tiny-tp2 is FP8 with every rank's slice whole 128×128 blocks; tiny-bf16-dense1 is bf16.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Mesh } from '../../compiler/config/mesh.ts';
+import { formatMesh } from '../../compiler/config/mesh.ts';
 import type { ModelSession } from '../../runtime/src/index.ts';
 import { Rng } from '../reference/prng.ts';
 import { BOUND, checkAgreement } from './agreement.ts';
@@ -19,12 +25,18 @@ import type { Mode, TinyModel } from './tiny-model.ts';
 import { cpuPackage, makeTinyModel, openSession, relativeError, tempRoot } from './tiny-model.ts';
 
 const root = tempRoot('dsv3c-tp-');
-const MESH = { tp: 2, ep: 1 };
+const CASES: [string, Mesh][] = [
+  ['tiny-tp2', { tp: 2, ep: 1 }],
+  ['tiny-tp2', { tp: 1, ep: 2 }],
+  ['tiny-bf16-dense1', { tp: 2, ep: 1 }],
+  ['tiny-bf16-dense1', { tp: 1, ep: 2 }],
+];
 
-describe.each(['tiny-tp2', 'tiny-bf16-dense1'])('%s over tp=2 on the cpu target', (name) => {
+describe.each(CASES.map(([name, mesh]) => [name, formatMesh(mesh), mesh] as const))('%s over %s on the cpu target', (name, where, MESH) => {
   let model: TinyModel;
+  const dir = join(root, `tp${MESH.tp}-ep${MESH.ep}`); // a checkpoint and packages of its own
   beforeAll(async () => {
-    model = await makeTinyModel(name, root);
+    model = await makeTinyModel(name, dir);
   }, 120_000);
 
   describe.each(['none', 'fp8'] as const)('act-quant %s', (mode: Mode) => {
@@ -33,11 +45,11 @@ describe.each(['tiny-tp2', 'tiny-bf16-dense1'])('%s over tp=2 on the cpu target'
     let single: ModelSession;
     let probes: Record<Phase, RouteProbe[]>;
     beforeAll(async () => {
-      const pkg = await cpuPackage(model, mode, root, MESH);
+      const pkg = await cpuPackage(model, mode, dir, MESH);
       session = await openSession(pkg, model);
       probes = routingProbePackage(pkg, `${pkg}-probe`);
       probeSession = await openSession(`${pkg}-probe`, model);
-      single = await openSession(await cpuPackage(model, mode, root), model);
+      single = await openSession(await cpuPackage(model, mode, dir), model);
     }, 300_000);
     afterAll(() => {
       session?.dispose();
@@ -47,7 +59,7 @@ describe.each(['tiny-tp2', 'tiny-bf16-dense1'])('%s over tp=2 on the cpu target'
 
     it('is within the bound of the float64 reference: prompt logits and 32 greedy steps', async () => {
       const result = await checkAgreement(model, mode, probeSession, probes);
-      console.log(`tp=2 ${result.summary}`);
+      console.log(`${where} ${result.summary}`);
     }, 300_000);
 
     it('prompt logits near the one-rank package\'s', () => {
@@ -62,7 +74,7 @@ describe.each(['tiny-tp2', 'tiny-bf16-dense1'])('%s over tp=2 on the cpu target'
       };
       const [split, whole] = [rows(session), rows(single)];
       const errors = split.map((row, t) => relativeError(row, whole[t]));
-      console.log(`${name} ${mode} tp=2 vs one rank: prompt rows within ${Math.max(...errors).toExponential(2)}`);
+      console.log(`${name} ${mode} ${where} vs one rank: prompt rows within ${Math.max(...errors).toExponential(2)}`);
       // W8A8 redraws fp8 codes wherever bf16 moved an input across a rounding boundary: the reference agreement above is its check.
       if (mode === 'none') errors.forEach((e, t) => expect(e, `row ${t}`).toBeLessThanOrEqual(BOUND.none));
     });

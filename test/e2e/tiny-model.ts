@@ -51,7 +51,7 @@ export async function tinyModelAt(name: string, checkpoint: string, seed: number
 
 /** Compiles and builds the cpu package of a model for one mode (kernels cached in DSV3C_CACHE_DIR), for one rank or a tensor-parallel mesh. */
 export async function cpuPackage(model: TinyModel, mode: Mode, root: string, mesh: Mesh = SINGLE_RANK): Promise<string> {
-  const dir = join(root, `${model.name}-${mode}${mesh.tp > 1 ? `-tp${mesh.tp}` : ''}-pkg`);
+  const dir = join(root, `${model.name}-${mode}${mesh.tp * mesh.ep > 1 ? `-tp${mesh.tp}-ep${mesh.ep}` : ''}-pkg`);
   const phases = compileModel(model.config, { actQuant: mode, disabledPasses: [], mesh });
   writePackage(dir, generatePackage(model.config, phases, { model: model.name, dialect: dialectFor('cpu'), actQuant: mode, disabledPasses: [], mesh }));
   await buildPackageKernels(dir);

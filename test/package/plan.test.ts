@@ -93,3 +93,47 @@ describe.each(CONFIGS)('package of %s', (name) => {
     expect(manifest.totalBytes).toBe(manifest.weights.reduce((a, w) => a + w.bytes, 0));
   });
 });
+
+describe.each([
+  ['deepseek-v3', { tp: 8, ep: 1 }],
+  ['deepseek-v3', { tp: 2, ep: 8 }],
+  ['tiny-tp2', { tp: 1, ep: 2 }],
+] as const)('mesh package of %s over %o', (name, mesh) => {
+  const config = loadConfig(`configs/${name}.json`);
+  const phases = compileModel(config, { actQuant: 'fp8', disabledPasses: [], mesh });
+  const files = generatePackage(config, phases, { model: name, dialect: dialectFor('cpu'), actQuant: 'fp8', disabledPasses: [], mesh });
+  const plan = JSON.parse(files.get('plan.json')!) as Plan;
+  const manifest = parseManifest(JSON.parse(files.get('manifest.json')!) as Manifest);
+
+  it('places each collective between kernels on buffers alive there: attention and dense MLPs over tp, the MoE layer over every rank, the head gathered', () => {
+    expect(plan.mesh).toEqual(mesh);
+    expect(manifest.mesh).toEqual(mesh);
+    const moeLayers = config.numLayers - config.firstKDenseReplace;
+    for (const phase of plan.phases) {
+      const arena = new Map(phase.arena.map((a) => [a.id, a]));
+      const collectives = phase.kernels.flatMap((step, index) => (isCollective(step) ? [{ step, index }] : []));
+      const count = (op: string, group: string) => collectives.filter((c) => c.step.op === op && c.step.group === group).length;
+      expect(count('all_reduce', 'tp')).toBe(mesh.tp > 1 ? config.numLayers + config.firstKDenseReplace : 0);
+      expect(count('all_reduce', 'world')).toBe(moeLayers);
+      expect(count('all_gather', 'tp')).toBe(mesh.tp > 1 ? 1 : 0);
+      for (const { step, index } of collectives) {
+        expect(step.ranks).toBe(step.group === 'world' ? mesh.tp * mesh.ep : mesh.tp);
+        for (const a of step.args) {
+          if (!('arena' in a.buffer)) throw new Error(`${step.op} in ${step.scope} reads or writes ${JSON.stringify(a.buffer)}, expected the arena`);
+          const slot = arena.get(a.buffer.arena)!;
+          expect(index).toBeGreaterThanOrEqual(slot.first);
+          expect(index).toBeLessThanOrEqual(slot.last);
+        }
+      }
+    }
+  });
+
+  it('lists every checkpoint tensor a rank may read, whole, and each weight at a rank\'s shape', () => {
+    const listed = new Map(manifest.sources.flatMap((g) => g.names.map((n) => [n, g.shape] as const)));
+    const experts = checkpointTensors(config).filter((t) => t.expert !== undefined && t.layer !== null && t.layer < config.numLayers);
+    for (const t of experts) expect(listed.get(t.name), t.name).toEqual(t.shape);
+    const stack = manifest.weights.find((w) => w.name.endsWith('experts.down.weight'))!;
+    expect(stack.shape[0]).toBe(config.nRoutedExperts / mesh.ep + (mesh.ep === 1 && config.nSharedExperts === 1 ? 1 : 0));
+    expect(stack.recipe!.sources.length).toBe(config.nRoutedExperts + (mesh.ep === 1 && config.nSharedExperts === 1 ? 1 : 0));
+  });
+});

@@ -113,7 +113,7 @@ describe('loadWeights for the ranks of a tensor-parallel mesh', () => {
         expect(differing).toContain('lm_head.weight');
         expect(differing.some((n) => n.endsWith('o_proj.weight'))).toBe(true);
         expect(differing).not.toContain('model.embed_tokens.weight');
-        await expect(loadWeights(ck, manifest, new CollectSink(), { rank: 2 })).rejects.toThrow(/rank 2 of a mesh of 2 tensor-parallel ranks/);
+        await expect(loadWeights(ck, manifest, new CollectSink(), { rank: 2 })).rejects.toThrow(/rank 2 of a mesh of 2 ranks/);
       } finally {
         await ck.close();
       }

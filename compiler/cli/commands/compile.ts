@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { compileModel } from '../../compile-model.ts';
-import { SINGLE_RANK, parseMesh, validateCompileMesh } from '../../config/mesh.ts';
+import { formatMesh, SINGLE_RANK, parseMesh, validateCompileMesh } from '../../config/mesh.ts';
 import { loadConfig } from '../../config/parse-config.ts';
 import { printGraph } from '../../ir/print.ts';
 import { buildPackageKernels } from '../../package/build-kernels.ts';
@@ -47,7 +47,7 @@ export function registerCompile(program: Command): void {
     .option('--disable-pass <name>', 'leave a pass out (repeatable)', (v: string, all: string[]) => [...all, v], [])
     .option('--act-quant <fp8|none>', "fp8: W8A8 (activations quantized per 1×128, DeepSeek's fp8 path); none: W8A16", 'fp8')
     .option('--context <tokens>', 'context length for the decode bytes in the report', '4096')
-    .option('--mesh <tp=N>', 'compile the graph each of N tensor-parallel ranks runs (attention heads, MLPs and the head split N ways; run it with dsv3c run on the cpu target)')
+    .option('--mesh <tp=N,ep=M>', 'compile the graph each rank of a tensor × expert parallel mesh runs (heads, MLPs and the head split N ways, routed experts M ways; run it with dsv3c run on the cpu target)')
     .action(async (flags: CompileFlags) => {
       const actQuant = flags.actQuant;
       if (actQuant !== 'fp8' && actQuant !== 'none') throw new UsageError(`--act-quant ${actQuant}: expected fp8 or none`);
@@ -61,7 +61,7 @@ export function registerCompile(program: Command): void {
       const model = flags.config ? basename(flags.config).replace(/\.json$/, '') : basename(resolve(flags.model!));
       const mesh = flags.mesh === undefined ? SINGLE_RANK : parseMesh(flags.mesh);
       const dialect = flags.target ? dialectFor(flags.target, flags.arch) : undefined;
-      const out = dialect ? (flags.out ?? `dsv3c-${model}-${dialect.target}${mesh.tp > 1 ? `-tp${mesh.tp}` : ''}`) : undefined;
+      const out = dialect ? (flags.out ?? `dsv3c-${model}-${dialect.target}${mesh.tp * mesh.ep > 1 ? `-tp${mesh.tp}-ep${mesh.ep}` : ''}`) : undefined;
       if (out) checkPackageDir(out); // before the compile, not after it
 
       const config = loadConfig(configFile);
@@ -73,14 +73,14 @@ export function registerCompile(program: Command): void {
         const phases = compileModel(config, { actQuant, disabledPasses: flags.disablePass, mesh });
         if (flags.dumpIr) dumpIr(flags.dumpIr, phases);
         if (flags.report) {
-          const report = { config: flags.config ?? configFile, actQuant, disabledPasses: flags.disablePass, ...(mesh.tp > 1 ? { mesh, perRank: true } : {}), phases: phases.map((p) => phaseReport(config, p, context)) };
+          const report = { config: flags.config ?? configFile, actQuant, disabledPasses: flags.disablePass, ...(mesh.tp * mesh.ep > 1 ? { mesh, perRank: true } : {}), phases: phases.map((p) => phaseReport(config, p, context)) };
           mkdirSync(dirname(flags.report), { recursive: true });
           writeFileAtomic(flags.report, `${JSON.stringify(report, null, 2)}\n`);
         }
         for (const r of phases.map((p) => phaseSummary(config, p))) {
           const moe = r.kernelsPerMoeLayer ? `, ${r.kernelsPerMoeLayer.kernels} per MoE layer` : '';
           const dense = r.kernelsPerDenseLayer ? `, ${r.kernelsPerDenseLayer.kernels} per dense layer` : '';
-          const rank = mesh.tp > 1 ? ` on each of ${mesh.tp} tensor-parallel ranks` : '';
+          const rank = mesh.tp * mesh.ep > 1 ? ` on each of ${mesh.tp * mesh.ep} ranks (${formatMesh(mesh)})` : '';
           process.stderr.write(`${r.phase}: ${r.opsBeforeFusion} ops → ${r.opsAfterFusion} after fusion, ${r.kernels} kernels${dense}${moe}${rank}\n`);
         }
         if (!out || !packageOptions || !index) return;

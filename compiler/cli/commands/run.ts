@@ -12,7 +12,7 @@ import type { Command } from 'commander';
 import { CommanderError } from 'commander';
 import type { TargetKind } from '../../codegen/dialect.ts';
 import type { Mesh } from '../../config/mesh.ts';
-import { MeshError, parseMesh, validateCompileMesh } from '../../config/mesh.ts';
+import { formatMesh, MeshError, parseMesh, validateCompileMesh } from '../../config/mesh.ts';
 import type { ModelConfig } from '../../config/model-config.ts';
 import { loadConfig } from '../../config/parse-config.ts';
 import { packageForRun } from '../../package/cached-package.ts';
@@ -78,7 +78,7 @@ export function registerRun(program: Command): void {
     .option('--kv-page-size <n>', 'positions per KV cache page (default 64)')
     .option('--kv-positions <n>', 'positions the paged KV cache holds, all sequences together (default --max-batch × --max-context)')
     .option('--memory-budget <bytes>', 'bytes the model may use on the device, e.g. 8GiB, 512MiB or 1000000 (default: the device memory)')
-    .option('--mesh <tp=N>', 'without --package: compile for N tensor-parallel ranks, run as N ranks in this process (cpu target only)')
+    .option('--mesh <tp=N,ep=M>', 'without --package: compile for a mesh of N·M ranks (tensor and expert parallel) and run them in this process (cpu target only)')
     .exitOverride((e) => {
       // Commander's own errors (unknown or incomplete options) are usage errors: exit 2 like ours.
       throw e.exitCode === 1 ? new CommanderError(2, e.code, e.message) : e;
@@ -122,7 +122,7 @@ export async function runModel(flags: RunFlags, stdout: ProgressStream = process
       actQuant: plan.actQuant ?? 'fp8',
       mesh: plan.mesh,
       model: basename(resolve(plan.modelDir)),
-      onCompile: (dir, d) => stderr.write(`compiling ${basename(resolve(plan.modelDir))} for ${d.target} ${d.arch} (${plan.actQuant ?? 'fp8'}${plan.mesh ? `, tp=${plan.mesh.tp}` : ''}) into ${dir}\n`),
+      onCompile: (dir, d) => stderr.write(`compiling ${basename(resolve(plan.modelDir))} for ${d.target} ${d.arch} (${plan.actQuant ?? 'fp8'}${plan.mesh ? `, ${formatMesh(plan.mesh)}` : ''}) into ${dir}\n`),
       onBuildProgress: (p) => {
         bar ??= new ProgressBar({ label: 'building kernels', total: p.total, unit: 'items', stream: stderr });
         bar.update(p.done, p.instance);
@@ -201,7 +201,7 @@ export async function runModel(flags: RunFlags, stdout: ProgressStream = process
     const seed = plan.sampling.greedy ? 'greedy' : `temperature ${plan.sampling.temperature}, top-p ${plan.sampling.topP}, seed ${plan.sampling.seed}`;
     stderr.write(
       `${plan.promptIds.length} prompt tokens, ${generatedIds.length} generated tokens (stopped at ${finish}); ` +
-        `prefill ${((tFirst - t0) / 1000).toFixed(2)} s, decode ${rate} on ${session.device.name}${session.executor.ranks > 1 ? ` × ${session.executor.ranks} tensor-parallel ranks` : ''}; ${seed}\n`,
+        `prefill ${((tFirst - t0) / 1000).toFixed(2)} s, decode ${rate} on ${session.device.name}${rankNote(session.executor.mesh)}; ${seed}\n`,
     );
   } finally {
     session.dispose();
@@ -220,7 +220,7 @@ function checkFlags(flags: RunFlags): RunPlan {
   const kvPositions = flags.kvPositions === undefined ? undefined : wholeNumber('--kv-positions', flags.kvPositions);
   const memoryBudgetBytes = flags.memoryBudget === undefined ? undefined : parseBytes(flags.memoryBudget);
   const mesh = flags.mesh === undefined ? undefined : meshOf(flags.mesh);
-  if (mesh && device !== undefined && device !== 'cpu') throw new UsageError(`--mesh ${flags.mesh}: a mesh runs as ranks in this process on the cpu target only so far; multi-GPU execution is not built yet`);
+  if (mesh && mesh.tp * mesh.ep > 1 && device !== undefined && device !== 'cpu') throw new UsageError(`--mesh ${flags.mesh}: a mesh runs as ranks in this process on the cpu target only so far; multi-GPU execution is not built yet`);
   const givenIds = flags.promptIds === undefined ? null : parseIds(flags.promptIds);
   if (flags.dumpLogits !== undefined && existsSync(flags.dumpLogits) && statSync(flags.dumpLogits).isDirectory()) {
     throw new UsageError(`--dump-logits ${flags.dumpLogits}: is a folder; expected a file name`);
@@ -307,6 +307,12 @@ function checkPackageActQuant(packageDir: string, actQuant: 'fp8' | 'none'): voi
     return; // loadModel names what is wrong with the package
   }
   if (compiled !== actQuant) throw new UsageError(`--act-quant ${actQuant}: ${packageDir} was compiled with --act-quant ${String(compiled)}; leave --act-quant out or compile another package`);
+}
+
+/** " × 4 ranks (tp=2,ep=2)" on a mesh, else nothing. */
+function rankNote(mesh: Mesh): string {
+  const world = mesh.tp * mesh.ep;
+  return world > 1 ? ` × ${world} ranks (${formatMesh(mesh)})` : '';
 }
 
 function meshOf(text: string): Mesh {

@@ -8,8 +8,9 @@ import { expectContiguous, productExpr, rowsOf } from './operands.ts';
  * copied into that order [N, K', D]. Payloads are copied as bytes (dtype does not matter).
  * GPU: a counting sort where each block places THREADS consecutive slots: it counts every slot's
  * expert (and those before its own) in shared memory, takes the exclusive scan as offsets, ranks
- * its slots among equal experts, then copies their payload rows. An expert id outside [0, E) is
- * clamped (the reference would index garbage).
+ * its slots among equal experts, then copies their payload rows. A negative id is an expert
+ * another expert-parallel rank holds (moe_local_ids): its slot goes to the last bucket and comes
+ * out as row_expert = row_slot = −1, with no payload; an id at or past E is clamped.
  */
 export const moeDispatch = defineFamily({
   name: 'moe_dispatch',
@@ -43,7 +44,7 @@ export const moeDispatch = defineFamily({
   },
   constraints: [
     { expr: 'THREADS % WARP == 0', why: 'whole warps', target: 'gpu' },
-    { expr: '(E + shared) * 12 + THREADS * 12 <= 48 * 1024', why: 'counters and the chunk in shared memory', target: 'gpu' },
+    { expr: '(E + shared + 1) * 12 + THREADS * 12 <= 48 * 1024', why: 'counters (one bucket a local expert and the dropped slots) and the chunk in shared memory', target: 'gpu' },
   ],
   launch(c, t, target) {
     if (target === 'cpu') return { grid: ['1', '1', '1'], block: [1, 1, 1], sharedBytes: 0 }; // one serial counting sort
@@ -53,5 +54,5 @@ export const moeDispatch = defineFamily({
     const p = Array.from({ length: c.payloads as number }, (_, i) => i);
     return { inputs: ['ids', ...p.map((i) => `payload${i}`)], outputs: ['rowExpert', 'rowSlot', ...p.map((i) => `sorted${i}`)] };
   },
-  derive: (c) => ({ NB: (c.E as number) + (c.shared as number), payloadList: Array.from({ length: c.payloads as number }, (_, i) => ({ i })) }),
+  derive: (c) => ({ NB: (c.E as number) + (c.shared as number) + 1, DROPPED: (c.E as number) + (c.shared as number), payloadList: Array.from({ length: c.payloads as number }, (_, i) => ({ i })) }),
 });

@@ -26,6 +26,8 @@
  * running each collective across the ranks in between.
  */
 import { evalExpr } from '../../../compiler/codegen/expr.ts';
+import type { Mesh } from '../../../compiler/config/mesh.ts';
+import { meshCoordinates } from '../../../compiler/config/mesh.ts';
 import type { Bindings, DType, Shape } from '../../../compiler/ir/types.ts';
 import { DTYPE_BYTES } from '../../../compiler/ir/types.ts';
 import type { PhasePlan, Plan, PlanArg, PlanCollective, PlanKernel } from '../../../compiler/package/plan-format.ts';
@@ -98,8 +100,8 @@ export interface StepOutput {
 
 export class Executor {
   readonly vocab: number;
-  /** One rank (a mesh's ranks are stepped by MeshExecutor). */
-  readonly ranks = 1;
+  /** The plan's mesh; this executor is one of its ranks (MeshExecutor steps them together). */
+  readonly mesh: Mesh;
   private readonly phases = new Map<string, PhaseState>();
   private readonly caches = new Map<string, DeviceMemory>();
   /** Which pool pages each sequence holds. */
@@ -114,9 +116,12 @@ export class Executor {
     private readonly weights: ReadonlyMap<string, DeviceMemory>,
     readonly capacity: Capacity,
     loadKernel: KernelLoader,
+    /** Which rank of the plan's mesh this executor is (e·tp + t); 0 on one device. */
+    rank = 0,
   ) {
     for (const p of plan.phases) for (const w of p.weights) if (!weights.has(w)) throw new Error(`plan: weight ${w} was not loaded`);
     const layout = executorLayout(plan, capacity);
+    this.mesh = plan.mesh;
     this.vocab = layout.vocab;
     this.pages = new KvPages(layout.pool.pages, layout.pool.pageSize);
     for (const p of plan.phases) {
@@ -150,6 +155,8 @@ export class Executor {
       this.caches.set(c.name, memory);
     }
     for (const i of layout.inputs) this.inputs.set(i.name, this.own(i.bytes, `step input ${i.name}`));
+    // An expert-parallel plan's moe_local_ids reads the rank's expert-parallel index: fixed, so written once.
+    this.inputs.get('ep_rank')?.write(Int32Array.of(meshCoordinates(plan.mesh, rank).e));
     this.arena = this.own(layout.arenaBytes, 'activation arena');
     try {
       for (const state of this.phases.values()) for (const segment of state.segments) segment.program = this.buildProgram(state, segment);

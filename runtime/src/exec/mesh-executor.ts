@@ -1,34 +1,32 @@
+import type { Mesh } from '../../../compiler/config/mesh.ts';
 import type { Capacity } from './capacity.ts';
 import type { CollectiveOperands, Executor, PreparedStep, StepOutput } from './executor.ts';
 import type { KvPages } from './kv-pages.ts';
 import type { StepExecutor } from './step-executor.ts';
 
-/** Runs one collective of a step, given every rank's operands (in rank order). */
+/** Runs one collective of a step for one group of ranks, given their operands (in rank order). */
 export type Communicator = (ranks: readonly CollectiveOperands[]) => void;
 
 /**
- * The ranks of a tensor-parallel mesh stepped together: each rank's Executor holds its slices of
- * the weights, its own arena and its own copy of the latent KV cache (the latent is shared by
- * all heads, so every rank keeps all of it). A step prepares every rank (the same checks, pages
- * and inputs), then runs segment s on each rank and the collective after it across the ranks,
- * segment by segment. Every rank ends with the whole logits (the head's all_gather); rank 0's
- * are the step's output. The ranks make the same page decisions from the same calls, so rank 0's
- * pages stand for all.
+ * The ranks of a mesh stepped together: each rank's Executor holds its slices of the weights (and
+ * its experts), its own arena and its own copy of the latent KV cache (the latent is shared by all
+ * heads, so every rank keeps all of it). A step prepares every rank (the same checks, pages and
+ * inputs), then runs segment s on each rank and the collective after it across each group of
+ * ranks (the tp ranks of one expert-parallel index, or all of them), segment by segment. Every
+ * rank ends with the whole logits (the head's all_gather); rank 0's are the step's output. The
+ * ranks make the same page decisions from the same calls, so rank 0's pages stand for all.
  */
 export class MeshExecutor implements StepExecutor {
   constructor(
     private readonly members: readonly Executor[],
+    readonly mesh: Mesh,
     private readonly communicate: Communicator,
   ) {
-    if (members.length < 1) throw new Error('MeshExecutor: no ranks');
+    if (members.length !== mesh.tp * mesh.ep) throw new Error(`MeshExecutor: ${members.length} executors for a mesh of ${mesh.tp * mesh.ep} ranks`);
   }
 
   get vocab(): number {
     return this.members[0].vocab;
-  }
-
-  get ranks(): number {
-    return this.members.length;
   }
 
   get capacity(): Capacity {
@@ -63,7 +61,11 @@ export class MeshExecutor implements StepExecutor {
     const segments = this.members[0].segmentCount(steps[0].phase);
     for (let s = 0; s < segments; s++) {
       this.members.forEach((e, r) => e.runSegment(steps[r], s));
-      if (s + 1 < segments) this.communicate(this.members.map((e, r) => e.collectiveOperands(steps[r], s)));
+      if (s + 1 === segments) break;
+      const operands = this.members.map((e, r) => e.collectiveOperands(steps[r], s));
+      // Ranks are numbered e·tp + t: a 'tp' group is tp consecutive ranks.
+      const size = operands[0].collective.group === 'world' ? operands.length : this.mesh.tp;
+      for (let first = 0; first < operands.length; first += size) this.communicate(operands.slice(first, first + size));
     }
     return this.members[0].output(steps[0]);
   }

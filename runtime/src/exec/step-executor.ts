@@ -1,3 +1,4 @@
+import type { Mesh } from '../../../compiler/config/mesh.ts';
 import type { KvPages } from './kv-pages.ts';
 import type { Capacity } from './capacity.ts';
 import type { StepOutput } from './executor.ts';
@@ -8,8 +9,8 @@ import type { StepOutput } from './executor.ts';
  */
 export interface StepExecutor {
   readonly vocab: number;
-  /** Tensor-parallel ranks stepped together (1: one executor). */
-  readonly ranks: number;
+  /** The mesh whose ranks are stepped together (one rank: a plain Executor). */
+  readonly mesh: Mesh;
   readonly capacity: Capacity;
   readonly pages: KvPages;
   prefill(seq: number, tokens: readonly number[], start: number): StepOutput;

@@ -19,7 +19,7 @@ export interface LoadWeightsOptions {
   readonly onProgress?: (doneBytes: number, totalBytes: number, weightName: string) => void;
   /** Bytes per read chunk and per staging piece; DEFAULT_CHUNK_BYTES when left out. */
   readonly chunkBytes?: number;
-  /** The rank of the manifest's mesh to load: its slices of the tensors tensor parallelism splits (rank 0 by default). */
+  /** The rank of the manifest's mesh to load (e·tp + t): its slices and its experts (rank 0 by default). */
   readonly rank?: number;
 }
 
@@ -54,7 +54,8 @@ export async function loadWeights(checkpoint: WeightCheckpoint, manifest: Manife
   const files = shardOfTensor(checkpoint);
   const weights = manifest.weights.filter((w) => only(w.name));
   const rank: RankOf = options.rank === undefined ? { ...ONLY_RANK, mesh: manifest.mesh } : { mesh: manifest.mesh, rank: options.rank };
-  if (!Number.isInteger(rank.rank) || rank.rank < 0 || rank.rank >= manifest.mesh.tp) throw new RangeError(`loadWeights: rank ${rank.rank} of a mesh of ${manifest.mesh.tp} tensor-parallel ranks`);
+  const world = manifest.mesh.tp * manifest.mesh.ep;
+  if (!Number.isInteger(rank.rank) || rank.rank < 0 || rank.rank >= world) throw new RangeError(`loadWeights: rank ${rank.rank} of a mesh of ${world} ranks`);
 
   // Plan every weight once up front, only to find problems before the first write; plans are
   // remade one at a time below so that no more than one is held.

@@ -1,6 +1,7 @@
 import type { TensorInfo } from '../../../compiler/checkpoint/safetensors-header.ts';
 import type { Mesh } from '../../../compiler/config/mesh.ts';
-import { SINGLE_RANK } from '../../../compiler/config/mesh.ts';
+import { meshCoordinates, SINGLE_RANK } from '../../../compiler/config/mesh.ts';
+import { rankSources } from '../../../compiler/ir/recipes.ts';
 import type { TensorSlice } from '../../../compiler/model/tensor-parallel.ts';
 import { tpSlice } from '../../../compiler/model/tensor-parallel.ts';
 import type { ManifestWeight } from '../../../compiler/package/manifest.ts';
@@ -51,7 +52,7 @@ export interface KvBSplitPlan {
 
 export type WeightPlan = CopyPlan | KvBSplitPlan;
 
-/** Which rank of which mesh a load is for: rank r reads its tensor-parallel slices. */
+/** Which rank of which mesh a load is for: rank r reads its tensor-parallel slices and stacks its experts. */
 export interface RankOf {
   readonly mesh: Mesh;
   readonly rank: number;
@@ -66,7 +67,9 @@ export const ONLY_RANK: RankOf = Object.freeze({ mesh: SINGLE_RANK, rank: 0 });
  * the recipe applies to this rank's slices of the sources.
  */
 export function planWeight(weight: ManifestWeight, checkpoint: WeightCheckpoint, files: ReadonlyMap<string, string>, rank: RankOf = ONLY_RANK): WeightPlan | WeightProblem[] {
-  const sources = weightSources(weight).map((name): SourceRef => {
+  // An expert-parallel rank stacks its part of the experts (recipes.ts rankSources).
+  const names = weight.recipe ? rankSources(weight.recipe, weightSources(weight), meshCoordinates(rank.mesh, rank.rank).e) : weightSources(weight);
+  const sources = names.map((name): SourceRef => {
     const info = checkpoint.tensor(name);
     if (!info) throw new Error(`loader bug: ${name} passed checkWeightSources but is not in the checkpoint`);
     const slice = info.shape.length === 2 ? tpSlice(name, info.shape, rank.mesh, rank.rank) : undefined;

@@ -106,8 +106,8 @@ extern "C" __global__ void __launch_bounds__(256, 1) moe_combine__H7168_KP9_dtyp
   for (int j = tid; j < KP; j += THREADS) rowOf[j] = -1;
   __syncthreads();
   for (int64_t r = tid; r < M; r += THREADS) {
-    const int64_t s = int64_t(rowSlot[r]);
-    if (s / KP == n) rowOf[s % KP] = r;
+    const int64_t s = int64_t(rowSlot[r]); // −1: a slot not dispatched on this rank
+    if (s >= 0 && s / KP == n) rowOf[s % KP] = r;
   }
   __syncthreads();
   for (int64_t i = tid; i < H; i += THREADS) {

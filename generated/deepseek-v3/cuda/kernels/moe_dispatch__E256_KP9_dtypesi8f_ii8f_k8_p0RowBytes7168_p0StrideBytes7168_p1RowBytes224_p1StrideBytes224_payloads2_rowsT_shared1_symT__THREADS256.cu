@@ -107,20 +107,22 @@ using namespace dsv3c;
 [[maybe_unused]] constexpr int64_t p1StrideBytes = 224;
 [[maybe_unused]] constexpr int64_t payloads = 2;
 [[maybe_unused]] constexpr int64_t shared = 1;
-[[maybe_unused]] constexpr int64_t NB = 257;
+[[maybe_unused]] constexpr int64_t DROPPED = 257;
+[[maybe_unused]] constexpr int64_t NB = 258;
 static_assert(THREADS % WARP == 0, "whole warps");
-static_assert((E + shared) * 12 + THREADS * 12 <= 48 * 1024, "counters and the chunk in shared memory");
+static_assert((E + shared + 1) * 12 + THREADS * 12 <= 48 * 1024, "counters (one bucket a local expert and the dropped slots) and the chunk in shared memory");
 // ids: [rows, k] -> rowExpert, rowSlot: [rows·KP]; payloadI: [rows, ·] (row stride pIStrideBytes) -> sortedI: [rows·KP, ·].
-// Block c places slots [c·THREADS, c·THREADS + THREADS).
+// Block c places slots [c·THREADS, c·THREADS + THREADS). Dropped slots sort last as rowExpert = rowSlot = −1, rows of zeros.
 extern "C" __global__ void __launch_bounds__(256, 1) moe_dispatch__E256_KP9_dtypesi8f_ii8f_k8_p0RowBytes7168_p0StrideBytes7168_p1RowBytes224_p1StrideBytes224_payloads2_rowsT_shared1_symT__THREADS256(const int32_t* __restrict__ ids, const fp8_t* __restrict__ payload0, const float* __restrict__ payload1, int32_t* __restrict__ rowExpert, int32_t* __restrict__ rowSlot, fp8_t* __restrict__ sorted0, float* __restrict__ sorted1, const int64_t T) {
   __shared__ int total[NB], before[NB], offset[NB], chunkE[THREADS];
   __shared__ int64_t dst[THREADS];
-  // Expert of slot s = n·KP + j: the j-th routed id, or shared expert E + j − k.
+  // Expert of slot s = n·KP + j: the j-th routed id, or shared expert E + j − k; a negative id (an
+  // expert another expert-parallel rank holds) goes to the last bucket, DROPPED, which is not dispatched.
   auto expertOf = [&](int64_t s) -> int32_t {
     const int64_t n = s / KP, j = s % KP;
     if (j >= k) return int32_t(E + j - k);
     const int64_t e = int64_t(ids[n * k + j]);
-    return int32_t(e < 0 ? 0 : e >= E ? E - 1 : e);
+    return int32_t(e < 0 ? DROPPED : e >= E ? E - 1 : e);
   };
   const int tid = threadIdx.x;
   const int64_t M = (T) * KP, first = int64_t(blockIdx.x) * THREADS;
@@ -148,20 +150,20 @@ extern "C" __global__ void __launch_bounds__(256, 1) moe_dispatch__E256_KP9_dtyp
     int64_t r = before[e];
     for (int t = 0; t < tid; ++t) r += chunkE[t] == e;
     const int64_t d = offset[e] + r;
-    rowExpert[d] = e;
-    rowSlot[d] = int32_t(s);
+    rowExpert[d] = e == DROPPED ? -1 : e;
+    rowSlot[d] = e == DROPPED ? -1 : int32_t(s);
     dst[tid] = d;
   }
   __syncthreads();
   const int64_t count = min_i64(THREADS, M - first);
   for (int64_t q = tid; q < count * p0RowBytes; q += THREADS) {
     const int64_t t = q / p0RowBytes, byte = q % p0RowBytes;
-    reinterpret_cast<unsigned char*>(sorted0)[dst[t] * p0RowBytes + byte] =
+    reinterpret_cast<unsigned char*>(sorted0)[dst[t] * p0RowBytes + byte] = chunkE[t] == DROPPED ? 0 : // a dropped slot: a row of zeros
         reinterpret_cast<const unsigned char*>(payload0)[((first + t) / KP) * p0StrideBytes + byte];
   }
   for (int64_t q = tid; q < count * p1RowBytes; q += THREADS) {
     const int64_t t = q / p1RowBytes, byte = q % p1RowBytes;
-    reinterpret_cast<unsigned char*>(sorted1)[dst[t] * p1RowBytes + byte] =
+    reinterpret_cast<unsigned char*>(sorted1)[dst[t] * p1RowBytes + byte] = chunkE[t] == DROPPED ? 0 : // a dropped slot: a row of zeros
         reinterpret_cast<const unsigned char*>(payload1)[((first + t) / KP) * p1StrideBytes + byte];
   }
 }
