@@ -12,6 +12,19 @@ export interface Segment {
   readonly srcStart: number;
   readonly count: number;
   readonly dstStart: number;
+  /**
+   * A strided segment (a column slice's rows, plan-weight.ts): the copy repeats `rows` times, each
+   * `srcStride` elements further in the source and `dstStride` further in the weight.
+   */
+  readonly rows?: number;
+  readonly srcStride?: number;
+  readonly dstStride?: number;
+}
+
+/** A strided segment as its plain copies (itself when it is plain). */
+export function plainSegments(s: Segment): Segment[] {
+  if (s.rows === undefined) return [s];
+  return Array.from({ length: s.rows }, (_, r) => ({ src: s.src, srcStart: s.srcStart + r * s.srcStride!, count: s.count, dstStart: s.dstStart + r * s.dstStride! }));
 }
 
 export interface CopyLayout {

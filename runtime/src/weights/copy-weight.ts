@@ -1,4 +1,5 @@
 import type { Segment } from './copy-layout.ts';
+import { plainSegments } from './copy-layout.ts';
 import type { LoadContext } from './load-context.ts';
 import type { CopyPlan } from './plan-weight.ts';
 
@@ -16,7 +17,10 @@ export async function copyWeight(plan: CopyPlan, ctx: LoadContext): Promise<void
     entry.segments.push(s);
     bySource.set(name, entry);
   });
-  for (const [name, { index, segments }] of bySource) {
+  for (const [name, entry] of bySource) {
+    const { index } = entry;
+    // Strided segments become their row copies one source at a time (one tensor's rows, not a weight's).
+    const segments = entry.segments.some((s) => s.rows !== undefined) ? entry.segments.flatMap(plainSegments) : entry.segments;
     const { srcBytes, dstBytes, convert } = plan.conversions[index];
     const per = Math.max(1, Math.floor(ctx.chunkBytes / Math.max(srcBytes, dstBytes)));
     segments.sort((a, b) => a.srcStart - b.srcStart);

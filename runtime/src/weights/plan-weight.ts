@@ -100,14 +100,16 @@ export function planWeight(weight: ManifestWeight, checkpoint: WeightCheckpoint,
   if (shape.length !== weight.shape.length || shape.some((d, i) => d !== weight.shape[i])) {
     return ofWeight(`(manifest weight) would have shape [${shape.join(',')}] from its recipe`, `[${weight.shape.join(',')}] as the manifest says`);
   }
-  const covered = layout.segments.reduce((a, s) => a + s.count, 0);
+  const covered = layout.segments.reduce((a, s) => a + s.count * (s.rows ?? 1), 0);
   if (covered !== numel) throw new Error(`loader bug: the layout of ${weight.name} covers ${covered} of ${numel} elements`);
   return { kind: 'copy', weight, sources, conversions, segments: sources.some((s) => s.slice) ? inCheckpoint(layout.segments, sources) : layout.segments };
 }
 
 /**
  * Segments over sliced sources (element indices into the slice) as segments over the whole
- * checkpoint tensors: a row slice is one offset; a column slice splits a segment at each row.
+ * checkpoint tensors: a row slice is one offset; a column slice is a strided segment over whole
+ * rows (DeepSeek-V3 at tp=8 would otherwise plan ~10⁸ segments, one a row of every expert's
+ * down_proj), else split at each row.
  */
 function inCheckpoint(segments: readonly Segment[], sources: readonly SourceRef[]): Segment[] {
   const out: Segment[] = [];
@@ -118,6 +120,9 @@ function inCheckpoint(segments: readonly Segment[], sources: readonly SourceRef[
       out.push(seg);
     } else if (slice.axis === 0) {
       out.push({ ...seg, srcStart: seg.srcStart + slice.start * K });
+    } else if (seg.srcStart % slice.count === 0 && seg.count % slice.count === 0) {
+      // Whole rows of the slice (a weight, or one expert's, as it is): one strided segment.
+      out.push({ src: seg.src, srcStart: (seg.srcStart / slice.count) * K + slice.start, count: slice.count, dstStart: seg.dstStart, rows: seg.count / slice.count, srcStride: K, dstStride: slice.count });
     } else {
       for (let done = 0; done < seg.count; ) {
         const at = seg.srcStart + done;
