@@ -24,10 +24,11 @@ import { ropeAttrs, softmaxScale } from './rope-attrs.ts';
  * `cache.L.c_kv` [P, kv_lora] and `cache.L.k_pe` [P, rope], and every checkpoint weight under its
  * checkpoint name. Outputs: `logits` f32[N, vocab] and the updated pools.
  *
- * With a mesh of tp > 1 ranks the graph is the one every rank runs (tensor-parallel.ts): 1/tp of
- * the heads and intermediate sizes, the checkpoint's sliced tensors under their own names, an
- * all_reduce after each row-parallel linear (o_proj, the MLP or MoE output) and an all_gather of
- * the vocabulary-parallel head's logits.
+ * With a mesh the graph is the one every rank runs (tensor-parallel.ts): 1/tp of the heads and
+ * intermediate sizes, the checkpoint's sliced tensors under their own names, an all_reduce after
+ * each row-parallel result (o_proj and a dense MLP over the tp ranks, the MoE layer over every
+ * rank) and an all_gather of the vocabulary-parallel head's logits; with ep > 1, E/ep experts a
+ * rank (moe_local_ids, from the step input `ep_rank`) and the shared experts split over every rank.
  */
 export function buildModel(config: ModelConfig, phase: Phase, options: ModelOptions = DEFAULT_MODEL_OPTIONS): Graph {
   return new ModelBuilder(config, phase, options).build();

@@ -73,9 +73,10 @@ function lower(node: Node, ctx: RewriteContext, config: ModelConfig): (Value | n
   // (on an expert-parallel mesh, every expert's: each rank stacks its part, recipes.ts rankSources).
   const epRanks = ctx.recipe(node.inputs[3])?.attrs.epRanks;
   const ep: Attrs = typeof epRanks === 'number' ? { epRanks } : {};
+  const listed = E * (typeof epRanks === 'number' ? epRanks : 1);
   const stackSources = node.inputs.slice(3).map((id) => {
     const sources = ctx.recipe(id)?.sources;
-    if (!sources || nameCount(sources) !== E * ((ep.epRanks as number | undefined) ?? 1)) throw new Error(`lower-moe: ${node.scope}: expert operand ${ctx.inputName(id)} is not a stack of ${E} checkpoint tensors`);
+    if (!sources || nameCount(sources) !== listed) throw new Error(`lower-moe: ${node.scope}: expert operand ${ctx.inputName(id)} is not a stack of ${listed} checkpoint tensors`);
     return sources;
   });
   if (stackSources.length !== expertOperandCount(quantized)) return undefined;

@@ -20,10 +20,10 @@
  * `capturable`: shapes fixed by B, S = maxContext and P) is captured as a CUDA graph the first
  * time a batch size is used and replayed afterwards (the addon keeps one graph per B).
  *
- * A mesh plan (tp > 1) has collectives between its kernels: each phase is then one program per
- * run of kernels between them (a segment), and MeshExecutor (mesh-executor.ts) steps every rank's
- * executor segment by segment (beginPrefill / beginDecode, runSegment, collectiveOperands),
- * running each collective across the ranks in between.
+ * A mesh plan (more than one rank) has collectives between its kernels: each phase is then one
+ * program per run of kernels between them (a segment), and MeshExecutor (mesh-executor.ts) steps
+ * every rank's executor segment by segment (beginPrefill / beginDecode, runSegment,
+ * collectiveOperands), running each collective across the ranks in between.
  */
 import { evalExpr } from '../../../compiler/codegen/expr.ts';
 import type { Mesh } from '../../../compiler/config/mesh.ts';
