@@ -37,6 +37,11 @@ describe('dsv3c inspect', () => {
     expect(r.mesh.kvBytesPerRank).toBe(70272 * 32768);
     expect(r.mesh.weightBytesPerRank).toBeLessThan(r.weightBytes.total / 40);
     expect(r.mesh.fits).toBe(true);
+    // It fits, but 64 ranks cut the shared expert's FP8 blocks: inspect says compile would refuse it, and why.
+    expect(r.mesh.compileRefusal).toMatch(/moe_intermediate_size × n_shared_experts \/ 64 ranks/);
+    const ok = JSON.parse(dsv3c('inspect', '--config', 'configs/deepseek-v3.json', '--json', '--mesh', 'tp=2,ep=8').stdout);
+    expect(ok.mesh.compileRefusal).toBeNull();
+    expect(dsv3c('inspect', '--config', 'configs/deepseek-v3.json', '--mesh', 'tp=2,ep=8').stdout).toMatch(/compiles +yes/);
   });
 
   it('rejects a mesh that does not divide the model, naming the field', () => {

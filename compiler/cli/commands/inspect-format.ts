@@ -27,6 +27,7 @@ export function formatInspectReport(r: InspectReport): string {
     `  decode FLOPs     ${(r.decodeFlopsPerToken.total / GB).toFixed(2)} GFLOP per token at context ${r.decodeFlopsPerToken.context} (optimized decode graph, absorbed MLA)`,
     `  mesh tp=${m.tp} ep=${m.ep}   ${m.ranks} ranks; per rank ${bytes(m.weightBytesPerRank)} weights + ${bytes(m.mtpWeightBytesPerRank)} MTP + ${bytes(m.kvBytesPerRank)} KV = ${bytes(m.totalBytesPerRank)}`,
     `  fits in ${bytes(m.gpuMemBytes)}   ${m.fits ? 'yes' : 'no'}`,
+    ...(m.ranks > 1 ? [`  compiles         ${m.compileRefusal === null ? 'yes (dsv3c compile --mesh)' : `no: ${m.compileRefusal}`}`] : []),
   ];
   return `${lines.join('\n')}\n`;
 }

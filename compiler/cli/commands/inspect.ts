@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { SINGLE_RANK, parseMesh, validateMesh } from '../../config/mesh.ts';
+import type { Mesh } from '../../config/mesh.ts';
+import { MeshError, SINGLE_RANK, parseMesh, validateCompileMesh, validateMesh } from '../../config/mesh.ts';
 import type { ModelConfig } from '../../config/model-config.ts';
 import { derivedDims } from '../../config/model-config.ts';
 import { loadConfig } from '../../config/parse-config.ts';
@@ -43,6 +44,16 @@ function positive(flag: string, text: string): number {
 
 export type InspectReport = ReturnType<typeof inspectReport>;
 
+function compileRefusal(config: ModelConfig, mesh: Mesh): string | null {
+  try {
+    validateCompileMesh(config, mesh);
+    return null;
+  } catch (e) {
+    if (e instanceof MeshError) return e.message;
+    throw e;
+  }
+}
+
 export function inspectReport(config: ModelConfig, opts: Omit<InspectOptions, 'config'>) {
   const context = positive('--context', opts.context);
   if (!Number.isInteger(context)) throw new UsageError(`--context ${opts.context}: expected a whole number of tokens`);
@@ -82,6 +93,8 @@ export function inspectReport(config: ModelConfig, opts: Omit<InspectOptions, 'c
       ...memory,
       gpuMemBytes: gpuMemGiB * GIB,
       fits: memory.totalBytesPerRank <= gpuMemGiB * GIB,
+      /** Why `compile --mesh` refuses this mesh (FP8 blocks cut), or null when it compiles it. */
+      compileRefusal: compileRefusal(config, mesh),
     },
   };
 }
