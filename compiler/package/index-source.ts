@@ -14,6 +14,8 @@ export interface IndexFacts {
   readonly arch: string;
   readonly actQuant: 'fp8' | 'none';
   readonly disabledPasses: readonly string[];
+  /** The ranks the package runs as (tensor × expert parallel; tp = ep = 1: one device). */
+  readonly mesh: { readonly tp: number; readonly ep: number };
   readonly vocabSize: number;
   readonly maxPositions: number;
   readonly header: string;

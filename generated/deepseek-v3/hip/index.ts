@@ -12,6 +12,10 @@ export const compiledFor = {
   arch: 'gfx90a',
   actQuant: 'fp8',
   disabledPasses: [],
+  mesh: {
+    tp: 1,
+    ep: 1
+  },
   vocabSize: 129280,
   maxPositions: 163840
 } as const;
