@@ -6,9 +6,9 @@
  * check the whole checkpoint before it reads a byte of data. On disk every list of names is
  * written as name runs (name-runs.ts): manifestFile builds that form, parseManifest expands it.
  *
- * On a mesh of tp > 1 ranks, `sources` still lists the checkpoint's whole tensors, and each rank
- * reads its slice of those that compiler/model/tensor-parallel.ts splits (tpSlice); the weights'
- * shapes and recipes are a rank's.
+ * On a mesh, `sources` still lists the checkpoint's whole tensors (every expert's), and each rank
+ * reads its slice of those that compiler/model/tensor-parallel.ts splits (tpSlice) and stacks its
+ * experts (recipes.ts rankSources); the weights' shapes and recipes are a rank's.
  */
 import type { Mesh } from '../config/mesh.ts';
 import { SINGLE_RANK } from '../config/mesh.ts';

@@ -5,7 +5,7 @@
  * capacity (compiler/passes/plan-memory.ts placeSlots) and launches the kernels in order. After a
  * step, the `sampler` kernel turns rows of its logits into token ids on the device.
  *
- * On a mesh of tp > 1 ranks every rank runs the same plan on its own slices of the weights
+ * On a mesh of more than one rank every rank runs the same plan on its own slices of the weights
  * (manifest.json says which), and the phase's steps include collectives between the kernels.
  */
 import type { Mesh } from '../config/mesh.ts';

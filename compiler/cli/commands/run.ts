@@ -319,7 +319,7 @@ function meshOf(text: string): Mesh {
   try {
     return parseMesh(text);
   } catch (e) {
-    if (e instanceof MeshError) throw new UsageError(`--mesh ${text}: ${e.message}; expected tp=N`);
+    if (e instanceof MeshError) throw new UsageError(`--mesh ${text}: ${e.message}; expected tp=N,ep=M`);
     throw e;
   }
 }
