@@ -12,7 +12,7 @@ import type { DType, Sym } from '../ir/types.ts';
 import type { Schedule } from '../passes/schedule.ts';
 import type { Dialect } from './dialect.ts';
 import type { Constants, KernelFamily, Launch, NodeOperands, TargetClass, Tunables } from './kernel-family.ts';
-import { defaultTunables, dtypeSignature, familyFor, instanceName, problems, symbolsOf, targetClass } from './kernel-family.ts';
+import { defaultTunables, dtypeSignature, familyFor, instanceBase, instanceName, problems, symbolsOf, targetClass } from './kernel-family.ts';
 import { layoutsOf, monoExpr } from './layout.ts';
 import './families/index.ts';
 
@@ -29,6 +29,8 @@ export interface KernelInstance {
   readonly family: KernelFamily;
   readonly constants: Constants;
   readonly tunables: Tunables;
+  /** 'autotune' when PlanOptions.chosen set the tunables, else 'default' (the family's, or a family override). */
+  readonly chosenBy: 'default' | 'autotune';
   readonly symbols: readonly Sym[];
   /** Inputs then outputs in the node's order; then the symbols as int64. */
   readonly params: readonly Param[];
@@ -53,6 +55,8 @@ export interface KernelPlan {
 export interface PlanOptions {
   /** Tunable overrides per family name. */
   readonly tunables?: Readonly<Record<string, Partial<Tunables>>>;
+  /** An autotuner's picks, per instance base (kernel-family.ts instanceBase): they win over both. */
+  readonly chosen?: ReadonlyMap<string, Tunables>;
 }
 
 export function operandsOf(node: Node, schedule: Schedule, layouts = layoutsOf(schedule.graph), types = valueTypes(schedule.graph)): NodeOperands {
@@ -71,7 +75,8 @@ export function instanceFor(family: KernelFamily, node: Node, operands: NodeOper
     throw new Error(`${family.name} for ${node.op} in ${node.scope}: ${(e as Error).message}`, { cause: e });
   }
   const constants: Constants = { ...own, sym: symbols.join('') || 'none', dtypes: dtypeSignature(operands) };
-  const tunables: Tunables = { ...defaultTunables(family, target), ...(options.tunables?.[family.name] ?? {}) } as Tunables;
+  const picked = options.chosen?.get(instanceBase(family.name, constants));
+  const tunables: Tunables = { ...defaultTunables(family, target), ...(options.tunables?.[family.name] ?? {}), ...(picked ?? {}) } as Tunables;
   const failed = problems(family, constants, tunables, target, dialect.warpSize);
   if (failed.length > 0) throw new Error(`${family.name} for ${node.op} in ${node.scope} on ${dialect.target}: ${failed.join('; ')}`);
   const aliasedInputs = new Set((getOp(node.op).inPlace ?? []).map(([, i]) => i));
@@ -89,6 +94,7 @@ export function instanceFor(family: KernelFamily, node: Node, operands: NodeOper
     family,
     constants,
     tunables,
+    chosenBy: picked ? 'autotune' : 'default',
     symbols,
     params,
     launch: family.launch(constants, tunables, target, dialect.warpSize),

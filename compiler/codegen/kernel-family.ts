@@ -131,12 +131,28 @@ function sanitize(v: ConstValue): string {
  * the source is in the name, so equal names are equal kernels and the name can key a cache.
  */
 export function instanceName(family: string, c: Constants, t: Tunables): string {
-  const part = (r: Readonly<Record<string, ConstValue>>) =>
-    Object.keys(r)
-      .sort()
-      .map((k) => `${k}${sanitize(r[k])}`)
-      .join('_');
-  return `${family}__${part(c)}__${part(t)}`;
+  return `${instanceBase(family, c)}__${namePart(t)}`;
+}
+
+/**
+ * An instance's name without its tunables: what the kernel computes, whichever way it is tuned
+ * (an autotuner's choices are keyed by it, tuning.ts).
+ */
+export function instanceBase(family: string, c: Constants): string {
+  return `${family}__${namePart(c)}`;
+}
+
+/** The base of an instance name (instanceBase), or undefined for a name that is not one. */
+export function baseOfInstanceName(name: string): string | undefined {
+  const at = name.lastIndexOf('__');
+  return at > 0 && name.indexOf('__') < at ? name.slice(0, at) : undefined;
+}
+
+function namePart(r: Readonly<Record<string, ConstValue>>): string {
+  return Object.keys(r)
+    .sort()
+    .map((k) => `${k}${sanitize(r[k])}`)
+    .join('_');
 }
 
 /** Symbols a node's kernel takes as int64 arguments: those its operand shapes name, in T, B, S, P order. */

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { compileModel } from '../../compile-model.ts';
@@ -9,6 +9,7 @@ import { buildPackageKernels } from '../../package/build-kernels.ts';
 import { dialectFor } from '../../package/dialect-for.ts';
 import { generatePackageWithoutIndex, indexFacts } from '../../package/generate-package.ts';
 import { writeIndexOnWorker } from '../../package/index-writer.ts';
+import { readTuningChoices } from '../../package/tuning.ts';
 import { checkPackageDir, writePackage } from '../../package/write-package.ts';
 import { phaseReport, phaseSummary } from '../../report/compile-report.ts';
 import { ProgressBar } from '../../../runtime/src/progress-bar.ts';
@@ -29,6 +30,7 @@ interface CompileFlags {
   actQuant: string;
   context: string;
   mesh?: string;
+  tuning?: string;
 }
 
 export function registerCompile(program: Command): void {
@@ -47,6 +49,7 @@ export function registerCompile(program: Command): void {
     .option('--disable-pass <name>', 'leave a pass out (repeatable)', (v: string, all: string[]) => [...all, v], [])
     .option('--act-quant <fp8|none>', "fp8: W8A8 (activations quantized per 1×128, DeepSeek's fp8 path); none: W8A16", 'fp8')
     .option('--context <tokens>', 'context length for the decode bytes in the report', '4096')
+    .option('--tuning <tuning.json>', "kernel tunables an autotuner picked (benchmarks/autotune.ts's output, chosenBy \"autotune\"); with --target")
     .option('--mesh <tp=N,ep=M>', 'compile the graph each rank of a tensor × expert parallel mesh runs (heads, MLPs and the head split N ways, routed experts M ways; run it with dsv3c run on the cpu target)')
     .action(async (flags: CompileFlags) => {
       const actQuant = flags.actQuant;
@@ -54,7 +57,7 @@ export function registerCompile(program: Command): void {
       const context = Number(flags.context);
       if (!Number.isInteger(context) || context < 1) throw new UsageError(`--context ${flags.context}: expected a positive whole number`);
       if (!flags.config === !flags.model) throw new UsageError('give exactly one of --config FILE or --model DIR');
-      if ((flags.out || flags.build || flags.arch) && !flags.target) throw new UsageError('--out, --arch and --build need --target cuda|hip|cpu');
+      if ((flags.out || flags.build || flags.arch || flags.tuning) && !flags.target) throw new UsageError('--out, --arch, --build and --tuning need --target cuda|hip|cpu');
       const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
       if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) throw new UsageError(`--jobs ${flags.jobs}: expected a positive whole number`);
       const configFile = flags.config ?? join(flags.model!, 'config.json');
@@ -66,7 +69,8 @@ export function registerCompile(program: Command): void {
 
       const config = loadConfig(configFile);
       validateCompileMesh(config, mesh);
-      const packageOptions = dialect && ({ model, dialect, actQuant, disabledPasses: flags.disablePass, mesh } as const);
+      const chosen = flags.tuning && dialect ? readTuningChoices(readTuningFile(flags.tuning), flags.tuning, dialect.target) : undefined;
+      const packageOptions = dialect && ({ model, dialect, actQuant, disabledPasses: flags.disablePass, mesh, kernels: { chosen } } as const);
       // index.ts is written with ts-morph, slow to load: on a worker thread, beside the compile.
       const index = packageOptions ? writeIndexOnWorker(indexFacts(config, packageOptions)) : undefined;
       try {
@@ -89,11 +93,23 @@ export function registerCompile(program: Command): void {
         writePackage(out, files);
         const kernels = [...files.keys()].filter((f) => f.startsWith('kernels/')).length;
         process.stderr.write(`wrote ${out}: ${kernels} kernel sources for ${dialect.target} ${dialect.arch}, plan.json, manifest.json, index.ts\n`);
+        if (chosen) {
+          const used = (files.get('tuning.json')!.match(/"chosenBy": "autotune"/g) ?? []).length;
+          process.stderr.write(`--tuning ${flags.tuning}: ${used} kernel instances take its picks (${chosen.size} picks in the file)\n`);
+        }
       } finally {
         await index?.stop();
       }
       if (out && flags.build) await buildKernels(out, jobs);
     });
+}
+
+function readTuningFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--tuning ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
 }
 
 async function buildKernels(out: string, jobs: number | undefined): Promise<void> {
