@@ -66,7 +66,7 @@ export function validateCompileMesh(config: ModelConfig, mesh: Mesh): void {
   const world = mesh.tp * mesh.ep;
   const sharedInter = config.moeIntermediateSize * config.nSharedExperts;
   if (mesh.ep > 1 && sharedInter % world !== 0) {
-    throw new MeshError(`mesh tp=${mesh.tp},ep=${mesh.ep}: the shared experts' moe_intermediate_size × n_shared_experts (${sharedInter}) of ${config.source} splits over all ${world} ranks; expected a mesh whose size divides it`);
+    throw new MeshError(`mesh ${formatMesh(mesh)}: the shared experts' moe_intermediate_size × n_shared_experts (${sharedInter}) of ${config.source} splits over all ${world} ranks; expected a mesh whose size divides it`);
   }
   const q = config.quantization;
   if (!q || world === 1) return;
