@@ -28,7 +28,7 @@ import { ropeAttrs, softmaxScale } from './rope-attrs.ts';
  * intermediate sizes, the checkpoint's sliced tensors under their own names, an all_reduce after
  * each row-parallel result (o_proj and a dense MLP over the tp ranks, the MoE layer over every
  * rank) and an all_gather of the vocabulary-parallel head's logits; with ep > 1, E/ep experts a
- * rank (moe_local_ids, from the step input `ep_rank`) and the shared experts split over every rank.
+ * rank (local_ids, from the step input `ep_rank`) and the shared experts split over every rank.
  */
 export function buildModel(config: ModelConfig, phase: Phase, options: ModelOptions = DEFAULT_MODEL_OPTIONS): Graph {
   return new ModelBuilder(config, phase, options).build();
@@ -87,13 +87,13 @@ class ModelBuilder {
     this.positions = g.input('positions', 'activation', 'i32', [this.N]);
     this.slots = g.input('slots', 'activation', 'i32', [this.N]);
     this.slotTable = g.input('slot_table', 'activation', 'i32', [this.cacheBatch, 'S']);
-    let x = g.scoped('embed', () => g.add1('embedding', [this.weight('model.embed_tokens.weight', 'bf16', [c.vocabSize, c.hiddenSize]), tokens]));
+    let x = g.scoped('embed', () => this.embedding(tokens));
     for (let l = 0; l < c.numLayers; l++) x = g.scoped(`layers.${l}`, () => this.layer(l, x));
     const logits = g.scoped('head', () => {
       const normed = this.rmsNorm(x, 'model.norm.weight', c.hiddenSize);
-      // A tied head is the embedding, which every rank holds whole; lm_head splits by vocabulary.
-      if (c.tieWordEmbeddings) return g.add1('matmul', [normed, this.weight('model.embed_tokens.weight', 'bf16', [c.vocabSize, c.hiddenSize])], { dtype: 'f32' });
-      const part = g.add1('matmul', [normed, this.weight('lm_head.weight', 'bf16', [c.vocabSize / this.tp, c.hiddenSize])], { dtype: 'f32' });
+      // Vocabulary-parallel: each rank's logits for its rows of the head (the embedding when tied).
+      const head = c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+      const part = g.add1('matmul', [normed, this.weight(head, 'bf16', [c.vocabSize / this.tp, c.hiddenSize])], { dtype: 'f32' });
       return this.tp === 1 ? part : g.add1('all_gather', [part], { ranks: this.tp, group: 'tp' });
     });
     g.output('logits', logits);
@@ -102,6 +102,19 @@ class ModelBuilder {
 
   private weight(name: string, dtype: 'bf16' | 'f32', shape: number[]): Value {
     return this.g.input(name, 'weight', dtype, shape);
+  }
+
+  /**
+   * The embedding rows of the tokens. Vocabulary-parallel on a mesh: a rank holds V/tp rows, looks
+   * up the tokens in its part (local_ids: the others are −1, a zero row) and the tp all_reduce
+   * adds the one rank's row each token has.
+   */
+  private embedding(tokens: Value): Value {
+    const { g, c, tp } = this;
+    const table = this.weight('model.embed_tokens.weight', 'bf16', [c.vocabSize / tp, c.hiddenSize]);
+    if (tp === 1) return g.add1('embedding', [table, tokens]);
+    const local = g.add1('local_ids', [tokens, g.input('tp_rank', 'activation', 'i32', [1])], { count: c.vocabSize / tp });
+    return this.allReduce(g.add1('embedding', [table, local]));
   }
 
   /** The sum of a row-parallel result's partial sums over the tensor-parallel ranks (or, `world`, every rank: the MoE layer). */
@@ -256,7 +269,7 @@ class ModelBuilder {
     const actQuant = q !== null && this.options.actQuant === 'fp8';
     const attrs = { numExperts: E / this.ep, quantized: q !== null, actQuant, blockN: q?.blockN ?? 0, blockK: q?.blockK ?? 0 };
     // Expert parallelism: this rank computes its E/ep experts; ids of the others become −1.
-    const local = this.ep === 1 ? ids : g.add1('moe_local_ids', [ids, this.g.input('ep_rank', 'activation', 'i32', [1])], { localExperts: E / this.ep });
+    const local = this.ep === 1 ? ids : g.add1('local_ids', [ids, this.g.input('ep_rank', 'activation', 'i32', [1])], { count: E / this.ep });
     const routed = g.add1('moe_experts', [x, local, weights, ...experts], attrs);
     if (c.nSharedExperts === 0) return routed;
     // The shared experts' intermediate size splits over every rank of the mesh (tensor-parallel.ts).

@@ -81,16 +81,16 @@ export function kvBytesPerToken(config: ModelConfig, elementBytes = 2): { absorb
 
 /**
  * How many ways a tensor is split on a mesh, as compile splits it (config/mesh.ts,
- * model/tensor-parallel.ts): the head by vocabulary and q_b/kv_b/o_proj by heads over tp, dense
- * MLPs over tp, routed experts over tp·ep (ep ways by expert, tp ways by intermediate size), the
- * shared experts over all tp·ep ranks; the embedding, the low-rank down-projections (q_a, kv_a),
- * norms, router and eh_proj are whole on every rank.
+ * model/tensor-parallel.ts): the embedding and the head by vocabulary and q_b/kv_b/o_proj by heads
+ * over tp, dense MLPs over tp, routed experts over tp·ep (ep ways by expert, tp ways by
+ * intermediate size), the shared experts over all tp·ep ranks; the low-rank down-projections
+ * (q_a, kv_a), norms, router and eh_proj are whole on every rank.
  */
 export function shardDivisor(t: CheckpointTensor, mesh: Mesh): number {
   const name = t.name;
   if (t.expert !== undefined) return mesh.tp * mesh.ep;
   if (/mlp\.shared_experts\./.test(name)) return mesh.tp * mesh.ep;
-  if (/(lm_head|shared_head\.head)\.weight$/.test(name)) return mesh.tp;
+  if (/(embed_tokens|lm_head|shared_head\.head)\.weight$/.test(name)) return mesh.tp;
   if (/self_attn\.(q_proj|q_b_proj|kv_b_proj|o_proj)\./.test(name)) return mesh.tp;
   if (/mlp\.(gate_proj|up_proj|down_proj)\./.test(name)) return mesh.tp;
   return 1;

@@ -8,12 +8,14 @@ import { tensor } from '../ir/tensor.ts';
  * split of DeepSeek-V3. Column-parallel linears (each rank computes some output features) are cut
  * along their rows, row-parallel linears (each rank reads the features its column-parallel partner
  * made, and the partial sums meet in an all_reduce) along their columns; a `weight_scale_inv` is
- * cut like its weight (mesh.ts keeps every slice whole scale blocks). Everything else, the
- * low-rank q_a and kv_a projections, norms, the router, the embedding, is held whole by every rank.
+ * cut like its weight (mesh.ts keeps every slice whole scale blocks). The embedding table and the
+ * head are cut by vocabulary rows. Everything else, the low-rank q_a and kv_a projections, norms
+ * and the router, is held whole by every rank.
  *
+ *   embedding: embed_tokens rows (vocabulary; other ranks' tokens a zero row) → all_reduce
  *   attention: q_proj | q_b_proj, kv_b_proj rows (heads) → o_proj columns (heads) → all_reduce
  *   MLPs:      gate_proj, up_proj rows → down_proj columns → all_reduce (dense, shared, each expert)
- *   head:      lm_head rows (vocabulary) → all_gather of the logits
+ *   head:      lm_head (or the tied embedding) rows (vocabulary) → all_gather of the logits
  *
  * The shared experts are cut the same way over all tp·ep ranks of the mesh (their partial sums
  * join the routed experts' in the MoE layer's all_reduce); everything else over the tp ranks that
@@ -24,7 +26,7 @@ import { tensor } from '../ir/tensor.ts';
  * apply to the sliced checkpoint tensors, so a rank's derived weights (interleaved gate/up, W_UK,
  * expert stacks) are those of a model with 1/tp of the heads and intermediate sizes.
  */
-const ROWS = /\.(self_attn\.(q_proj|q_b_proj|kv_b_proj)|mlp\.(shared_experts\.|experts\.\d+\.)?(gate_proj|up_proj))\.(weight|weight_scale_inv)$|^lm_head\.weight$/;
+const ROWS = /\.(self_attn\.(q_proj|q_b_proj|kv_b_proj)|mlp\.(shared_experts\.|experts\.\d+\.)?(gate_proj|up_proj))\.(weight|weight_scale_inv)$|^(lm_head|model\.embed_tokens)\.weight$/;
 const COLUMNS = /\.(self_attn\.o_proj|mlp\.(shared_experts\.|experts\.\d+\.)?down_proj)\.(weight|weight_scale_inv)$/;
 
 /** The axis of a checkpoint tensor a tensor-parallel rank slices (0: rows, 1: columns), or undefined when every rank holds it whole. */

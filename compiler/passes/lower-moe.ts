@@ -59,8 +59,8 @@ function findSharedExpert(node: Node, ctx: RewriteContext): SharedExpert | undef
 
 function lower(node: Node, ctx: RewriteContext, config: ModelConfig): (Value | null)[] | undefined {
   const [xId, idsId, weightsId] = node.inputs;
-  // On an expert-parallel mesh the ids reach the experts through moe_local_ids (this rank's experts).
-  const localIds = producedBy(ctx, idsId, 'moe_local_ids');
+  // On an expert-parallel mesh the ids reach the experts through local_ids (this rank's experts).
+  const localIds = producedBy(ctx, idsId, 'local_ids');
   const route = producedBy(ctx, localIds ? localIds.inputs[0] : idsId, 'topk_route');
   const sigmoid = route && producedBy(ctx, route.inputs[0], 'sigmoid');
   const gateMm = sigmoid && producedBy(ctx, sigmoid.inputs[0], 'matmul');
@@ -118,7 +118,7 @@ function lower(node: Node, ctx: RewriteContext, config: ModelConfig): (Value | n
   }
 
   const [routed, weights] = b.add('moe_route', [ctx.map(gateMm.inputs[0]), ctx.map(gateMm.inputs[1]), ctx.map(route.inputs[1])], route.attrs);
-  const ids = localIds ? b.add1('moe_local_ids', [routed, ctx.map(localIds.inputs[1])], localIds.attrs) : routed;
+  const ids = localIds ? b.add1('local_ids', [routed, ctx.map(localIds.inputs[1])], localIds.attrs) : routed;
   const w8a8 = node.attrs.actQuant === true;
   const x = ctx.map(xId);
   const payload = w8a8 ? b.add('act_quant_fp8', [x], { block: blockK }) : [x];

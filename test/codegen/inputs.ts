@@ -40,7 +40,7 @@ export function integerValues(node: Node, index: number, o: NodeOperands, b: Bin
   const P = b.P ?? 1;
   switch (`${node.op}:${index}`) {
     case 'embedding:1':
-      return uniform(1, shape(0)[0]);
+      return uniform(1, shape(0)[0] + 1).map((id) => (id === shape(0)[0] ? -1 : id)); // −1: another rank's token
     case 'rope:1':
     case 'mla_absorb_query:2':
       return uniform(index, 64);
@@ -56,16 +56,16 @@ export function integerValues(node: Node, index: number, o: NodeOperands, b: Bin
     case 'mla_attention:5':
       return uniform(5, S);
     case 'moe_dispatch:0': {
-      // On an expert-parallel rank (after moe_local_ids) some ids are −1: slots dispatch leaves out.
+      // On an expert-parallel rank (after local_ids) some ids are −1: slots dispatch leaves out.
       const [N, k] = shape(0);
       const dropped = node.attrs.sharedExperts === 0 ? 0.3 : 0;
       return Array.from({ length: N }, () => distinct(rng, node.attrs.numExperts as number, k).map((e) => (rng.next() < dropped ? -1 : e))).flat();
     }
     case 'moe_combine:1':
       return permutation(rng, count(1)).map((s) => (rng.next() < 0.2 ? -1 : s)); // −1: a slot not dispatched here
-    case 'moe_local_ids:0':
-      return uniform(0, 4 * (node.attrs.localExperts as number)); // ids of every rank's experts, for up to 4 ranks
-    case 'moe_local_ids:1':
+    case 'local_ids:0':
+      return uniform(0, 4 * (node.attrs.count as number)); // ids of every rank's part, for up to 4 ranks
+    case 'local_ids:1':
       return [rng.int(4)];
     default:
       break;

@@ -33,7 +33,7 @@ export function compileBoth(config: string, mesh: Mesh = SINGLE_RANK): { label: 
   );
 }
 
-/** The tiny configs' phases, and a mesh's rank graphs (tp=2; ep=2: moe_local_ids and dropped slots). */
+/** The tiny configs' phases, and a mesh's rank graphs (tp=2; local_ids, the vocabulary split, dropped slots). */
 export function tinyPhases(): { label: string; phase: CompiledPhase }[] {
   return [...TINY_CONFIGS.flatMap((c) => compileBoth(c)), ...compileBoth('tiny-tp2.json', { tp: 2, ep: 1 }), ...compileBoth('tiny-tp2.json', { tp: 1, ep: 2 })];
 }

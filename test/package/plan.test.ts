@@ -105,7 +105,7 @@ describe.each([
   const plan = JSON.parse(files.get('plan.json')!) as Plan;
   const manifest = parseManifest(JSON.parse(files.get('manifest.json')!) as Manifest);
 
-  it('places each collective between kernels on buffers alive there: attention and dense MLPs over tp, the MoE layer over every rank, the head gathered', () => {
+  it('places each collective between kernels on buffers alive there: the embedding, attention and dense MLPs over tp, the MoE layer over every rank, the head gathered', () => {
     expect(plan.mesh).toEqual(mesh);
     expect(manifest.mesh).toEqual(mesh);
     const moeLayers = config.numLayers - config.firstKDenseReplace;
@@ -113,7 +113,7 @@ describe.each([
       const arena = new Map(phase.arena.map((a) => [a.id, a]));
       const collectives = phase.kernels.flatMap((step, index) => (isCollective(step) ? [{ step, index }] : []));
       const count = (op: string, group: string) => collectives.filter((c) => c.step.op === op && c.step.group === group).length;
-      expect(count('all_reduce', 'tp')).toBe(mesh.tp > 1 ? config.numLayers + config.firstKDenseReplace : 0);
+      expect(count('all_reduce', 'tp')).toBe(mesh.tp > 1 ? 1 + config.numLayers + config.firstKDenseReplace : 0); // the embedding, attention, dense MLPs
       expect(count('all_reduce', 'world')).toBe(moeLayers);
       expect(count('all_gather', 'tp')).toBe(mesh.tp > 1 ? 1 : 0);
       for (const { step, index } of collectives) {

@@ -65,7 +65,10 @@ function compareStep(c: Case, phase: Phase, weights: ReadonlyMap<string, Tensor>
   const split = runPipeline(buildModel(c.config, phase, { actQuant: c.actQuant, mesh: c.mesh }), rankConfig(c.config, c.mesh)).graph;
   const expected = interpret(whole, step(weights));
   const world = c.mesh.tp * c.mesh.ep;
-  const rankInputs = (r: number) => step(rankTensors(weights, c.mesh, r)).set('ep_rank', tensor([1], [meshCoordinates(c.mesh, r).e]));
+  const rankInputs = (r: number) => {
+    const { t, e } = meshCoordinates(c.mesh, r);
+    return step(rankTensors(weights, c.mesh, r)).set('tp_rank', tensor([1], [t])).set('ep_rank', tensor([1], [e]));
+  };
   const ranks = interpretRanks(split, Array.from({ length: world }, (_, r) => rankInputs(r)), c.mesh);
   ranks.forEach((outputs, r) => {
     for (const [name, want] of expected) {
@@ -85,20 +88,20 @@ describe('tensor parallelism', () => {
     compareStep(c, 'decode', weights, (w) => stepInputs(w, [c.next], [P], writtenCaches(c.config, prefilled), pages, { phase: 'decode' }));
   });
 
-  it('the rank graph holds 1/tp of the heads and sizes, an all_reduce after each row-parallel result and the head\'s all_gather', () => {
+  it('the rank graph holds 1/tp of the heads, sizes and vocabulary, an all_reduce after the embedding and each row-parallel result, and the head\'s all_gather', () => {
     const config = loadConfig('configs/deepseek-v3.json');
     const mesh = { tp: 8, ep: 1 };
     validateCompileMesh(config, mesh);
     const graph = runPipeline(buildModel(config, 'decode', { actQuant: 'fp8', mesh }), rankConfig(config, mesh)).graph;
     const ops = (op: string) => graph.nodes.filter((n) => n.op === op).length;
-    expect(ops('all_reduce')).toBe(2 * config.numLayers);
+    expect(ops('all_reduce')).toBe(2 * config.numLayers + 1); // attention and MLP a layer, and the embedding
     expect(ops('all_gather')).toBe(1);
     const shape = (name: string) => graph.inputs.find((i) => i.name === name)!.value.type.shape;
     expect(shape('model.layers.0.self_attn.q_b_proj.weight')).toEqual([16 * 192, 1536]);
     expect(shape('model.layers.0.self_attn.o_proj.weight')).toEqual([7168, 16 * 128]);
     expect(shape('model.layers.3.mlp.experts.gate_up.weight')).toEqual([257, 2 * 256, 7168]);
     expect(shape('lm_head.weight')).toEqual([129280 / 8, 7168]);
-    expect(shape('model.embed_tokens.weight')).toEqual([129280, 7168]);
+    expect(shape('model.embed_tokens.weight')).toEqual([129280 / 8, 7168]);
     expect(shape(cacheNames(0).cKv)).toEqual(['P', 512]);
   });
 

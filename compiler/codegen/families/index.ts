@@ -17,4 +17,4 @@ import './moe-route.ts';
 import './moe-dispatch.ts';
 import './moe-combine.ts';
 import './sample.ts';
-import './moe-local-ids.ts';
+import './local-ids.ts';

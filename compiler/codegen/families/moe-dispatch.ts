@@ -9,7 +9,7 @@ import { expectContiguous, productExpr, rowsOf } from './operands.ts';
  * GPU: a counting sort where each block places THREADS consecutive slots: it counts every slot's
  * expert (and those before its own) in shared memory, takes the exclusive scan as offsets, ranks
  * its slots among equal experts, then copies their payload rows. A negative id is an expert
- * another expert-parallel rank holds (moe_local_ids): its slot goes to the last bucket and comes
+ * another expert-parallel rank holds (local_ids): its slot goes to the last bucket and comes
  * out as row_expert = row_slot = −1, with no payload; an id at or past E is clamped.
  */
 export const moeDispatch = defineFamily({

@@ -25,7 +25,7 @@ function expectRanks(op: string, perRank: readonly (readonly Tensor[])[], ranks:
 
 defineOp({
   name: 'all_reduce',
-  doc: 'the elementwise sum of x over the ranks, on every rank (a row-parallel linear\'s partial sums)',
+  doc: 'the elementwise sum of x over the ranks, on every rank (a row-parallel linear\'s partial sums, the vocabulary-parallel embedding\'s rows)',
   infer(inputs, attrs) {
     expectArity('all_reduce', inputs, 1);
     ranksOf('all_reduce', attrs);

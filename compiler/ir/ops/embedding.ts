@@ -6,7 +6,7 @@ import { DTYPE_BYTES, numel, resolveShape } from '../types.ts';
 
 defineOp({
   name: 'embedding',
-  doc: 'table[V, H] rows gathered by ids[N] → [N, H]',
+  doc: 'table[V, H] rows gathered by ids[N] → [N, H]; id −1 (another rank\'s token) gives a zero row',
   infer(inputs) {
     expectArity('embedding', inputs, 2);
     const [table, ids] = inputs;
@@ -19,6 +19,7 @@ defineOp({
     const [V, H] = table.shape;
     const out = new Float64Array(ids.data.length * H);
     ids.data.forEach((id, r) => {
+      if (id === -1) return; // a token another vocabulary-parallel rank holds (local_ids): a zero row
       if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`embedding: token id ${id} outside [0, ${V})`);
       out.set(table.data.subarray(id * H, (id + 1) * H), r * H);
     });

@@ -13,3 +13,4 @@ import './mla-absorbed.ts';
 import './moe-lowered.ts';
 import './sample.ts';
 import './collective.ts';
+import './local-ids.ts';

@@ -145,7 +145,7 @@ defineOp({
     for (let n = 0; n < N; n++) {
       for (let j = 0; j < k; j++) {
         const e = ids.data[n * k + j];
-        if (e < 0) continue; // an expert another rank holds (moe_local_ids)
+        if (e < 0) continue; // an expert another rank holds (local_ids)
         let ws = cache.get(e);
         if (!ws) cache.set(e, (ws = [0, 1, 2].map((m) => weightOf(e, m))));
         const y = expertMlp(xq.subarray(n * H, (n + 1) * H), ws[0], ws[1], ws[2], H, I, (h) => fakeQuant(h, I));
@@ -165,27 +165,5 @@ defineOp({
     const touched = Math.min(E, N * k);
     const activations = ioBytes(inputs.slice(0, 3), outputs, bindings);
     return { flops: 6 * N * k * H * I, bytes: (touched * stacks) / E + activations };
-  },
-});
-
-defineOp({
-  name: 'moe_local_ids',
-  doc: 'ids[N, k] of all experts, ep_rank[1] → ids of this expert-parallel rank\'s localExperts experts (id − ep_rank·localExperts), −1 for the others',
-  infer(inputs, attrs) {
-    expectArity('moe_local_ids', inputs, 2);
-    numAttr('moe_local_ids', attrs, 'localExperts');
-    const [ids, rank] = inputs;
-    expectRank('moe_local_ids', 'ids', ids, 2);
-    expectDim('moe_local_ids', 'ep_rank length', rank.shape[0], 1);
-    if (ids.dtype !== 'i32' || rank.dtype !== 'i32') throw new ShapeError('moe_local_ids', 'ids and ep_rank are i32');
-    return [ids];
-  },
-  reference([ids, rank], attrs) {
-    const L = attrs.localExperts as number;
-    const base = rank.data[0] * L;
-    return [tensor(ids.shape, ids.data.map((e) => (e >= base && e < base + L ? e - base : -1)))];
-  },
-  cost(inputs, outputs, _attrs, bindings) {
-    return { flops: 0, bytes: ioBytes(inputs, outputs, bindings) };
   },
 });

@@ -155,8 +155,10 @@ export class Executor {
       this.caches.set(c.name, memory);
     }
     for (const i of layout.inputs) this.inputs.set(i.name, this.own(i.bytes, `step input ${i.name}`));
-    // An expert-parallel plan's moe_local_ids reads the rank's expert-parallel index: fixed, so written once.
-    this.inputs.get('ep_rank')?.write(Int32Array.of(meshCoordinates(plan.mesh, rank).e));
+    // A mesh plan's local_ids read the rank's coordinates (ep_rank, tp_rank): fixed, so written once.
+    const { t, e } = meshCoordinates(plan.mesh, rank);
+    this.inputs.get('tp_rank')?.write(Int32Array.of(t));
+    this.inputs.get('ep_rank')?.write(Int32Array.of(e));
     this.arena = this.own(layout.arenaBytes, 'activation arena');
     try {
       for (const state of this.phases.values()) for (const segment of state.segments) segment.program = this.buildProgram(state, segment);
