@@ -26,8 +26,9 @@ import { ropeAttrs, softmaxScale } from './rope-attrs.ts';
  *
  * With a mesh the graph is the one every rank runs (tensor-parallel.ts): 1/tp of the heads and
  * intermediate sizes, the checkpoint's sliced tensors under their own names, an all_reduce after
- * each row-parallel result (o_proj and a dense MLP over the tp ranks, the MoE layer over every
- * rank) and an all_gather of the vocabulary-parallel head's logits; with ep > 1, E/ep experts a
+ * the vocabulary-parallel embedding and each row-parallel result (o_proj and a dense MLP over the
+ * tp ranks, the MoE layer over every rank) and an all_gather of the vocabulary-parallel head's
+ * logits; with ep > 1, E/ep experts a
  * rank (local_ids, from the step input `ep_rank`) and the shared experts split over every rank.
  */
 export function buildModel(config: ModelConfig, phase: Phase, options: ModelOptions = DEFAULT_MODEL_OPTIONS): Graph {
