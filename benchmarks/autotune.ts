@@ -20,7 +20,6 @@ import { cpus } from 'node:os';
 import { basename, join } from 'node:path';
 import { argv, buildCommand } from '../compiler/codegen/build.ts';
 import { CPU_DIALECT } from '../compiler/codegen/dialect.ts';
-import { evalExpr } from '../compiler/codegen/expr.ts';
 import type { KernelInstance } from '../compiler/codegen/instances.ts';
 import { instanceFor, planKernels } from '../compiler/codegen/instances.ts';
 import type { Tunables } from '../compiler/codegen/kernel-family.ts';
@@ -29,17 +28,15 @@ import { renderModule } from '../compiler/codegen/render.ts';
 import { tunableCandidates } from '../compiler/codegen/tunable-space.ts';
 import { compileModel } from '../compiler/compile-model.ts';
 import { loadConfig } from '../compiler/config/parse-config.ts';
-import { getOp } from '../compiler/ir/op.ts';
 import type { Bindings } from '../compiler/ir/types.ts';
-import { DTYPE_BYTES, numel, resolveShape } from '../compiler/ir/types.ts';
 import { TUNING_FORMAT } from '../compiler/package/tuning.ts';
 import type { CpuBuffer, CpuModule, NativeAddon } from '../runtime/src/native/addon-types.ts';
+import type { Backend } from '../test/codegen/harness.ts';
+import { stageLaunch } from '../test/codegen/harness.ts';
 import { loadAddon } from '../runtime/src/native/load-addon.ts';
-import { randomInputs } from '../test/codegen/inputs.ts';
 import type { Sample } from '../test/codegen/support.ts';
 import { operandsOf, samplesOf } from '../test/codegen/support.ts';
 import { tempDir } from '../test/native/native-support.ts';
-import { Rng } from '../test/reference/prng.ts';
 
 /** A non-default setting must beat the default's median by this fraction to be picked. */
 const PICK_MARGIN = 0.05;
@@ -90,38 +87,29 @@ const addon: NativeAddon = loadAddon();
 const context = new addon.cpu.Context();
 const module: CpuModule = new addon.cpu.Module(context, lib);
 
+// Kernels loaded once each, so that a timed launch is the launch alone.
+const kernels = new Map<string, InstanceType<NativeAddon['cpu']['Kernel']>>();
+const cpu: Backend = {
+  alloc: (bytes) => new addon.cpu.Buffer(context, bytes),
+  launch(inst, grid, buffers, symbols) {
+    let kernel = kernels.get(inst.name);
+    if (!kernel) kernels.set(inst.name, (kernel = new addon.cpu.Kernel(module, inst.name)));
+    kernel.launch({ blocks: grid[0] * grid[1] * grid[2], args: [...(buffers as CpuBuffer[]), ...symbols] });
+  },
+};
+
 /** Median microseconds of `runs` launches of one variant on fresh random inputs (after two warm-up launches). */
 function time(sample: Sample, instance: KernelInstance): number {
-  const { node, schedule } = sample;
-  const bindings = STEP[schedule.graph.phase];
-  const operands = operandsOf(node, schedule);
-  const owned: CpuBuffer[] = [];
-  const alloc = (bytes: number) => {
-    const b = new addon.cpu.Buffer(context, Math.max(bytes, 64));
-    owned.push(b);
-    return b;
-  };
-  const inputs = randomInputs(node, operands, bindings, new Rng(1)).map((s) => {
-    const b = alloc(s.byteLength);
-    b.write(s);
-    return b;
-  });
-  const inPlace = new Map(getOp(node.op).inPlace ?? []);
-  const outputs = operands.outputs.map((o, i) => (inPlace.has(i) ? inputs[inPlace.get(i)!] : alloc(numel(resolveShape(o.shape, bindings)) * DTYPE_BYTES[o.dtype])));
-  const env = bindings as Record<string, number>;
-  const grid = instance.launch.grid.map((g) => evalExpr(g, env));
-  const kernel = new addon.cpu.Kernel(module, instance.name);
-  const launch = () => kernel.launch({ blocks: grid[0] * grid[1] * grid[2], args: [...inputs, ...outputs, ...instance.symbols.map((s) => bindings[s]!)] });
-  launch();
-  launch();
+  const staged = stageLaunch(sample, instance, cpu, STEP[sample.schedule.graph.phase], 1);
+  staged.launch();
+  staged.launch();
   const us: number[] = [];
   for (let r = 0; r < runs; r++) {
     const t0 = performance.now();
-    launch();
+    staged.launch();
     us.push((performance.now() - t0) * 1000);
   }
-  kernel.dispose();
-  for (const b of owned) b.dispose();
+  staged.dispose();
   return median(us);
 }
 
@@ -187,4 +175,5 @@ if (args.includes('--save')) {
   mkdirSync('benchmarks/results', { recursive: true });
   writeFileSync(`benchmarks/results/autotune-cpu-${model}-${summary.date}-${commit}.json`, `${JSON.stringify(summary, null, 2)}\n`);
 }
+for (const k of kernels.values()) k.dispose();
 module.dispose();

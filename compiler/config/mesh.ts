@@ -100,6 +100,16 @@ export function meshCoordinates(mesh: Mesh, rank: number): { readonly t: number;
 }
 
 /**
+ * The ranks that take part in one collective together, for every such group: 'tp', the tp ranks
+ * of one expert-parallel index (consecutive, as ranks are numbered e·tp + t); 'world', all ranks.
+ */
+export function collectiveGroups(mesh: Mesh, group: 'tp' | 'world'): number[][] {
+  const world = mesh.tp * mesh.ep;
+  const size = group === 'world' ? world : mesh.tp;
+  return Array.from({ length: world / size }, (_, g) => Array.from({ length: size }, (_, i) => g * size + i));
+}
+
+/**
  * The model one rank computes: the same layers with 1/tp of the attention heads, of the dense
  * MLP's and of each routed expert's intermediate size. Passes and codegen size everything from
  * it; the vocabulary and the expert count stay whole (routing is over all experts), and the

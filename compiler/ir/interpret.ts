@@ -1,7 +1,7 @@
 import type { Graph, GraphInput } from './graph.ts';
 import { expandNames } from './name-runs.ts';
 import type { Mesh } from '../config/mesh.ts';
-import { meshCoordinates, SINGLE_RANK } from '../config/mesh.ts';
+import { collectiveGroups, meshCoordinates, SINGLE_RANK } from '../config/mesh.ts';
 import { applyRecipe, rankSources } from './recipes.ts';
 import type { Attrs } from './graph.ts';
 import type { OpDef } from './op.ts';
@@ -53,11 +53,8 @@ export function interpretRanks(graph: Graph, inputs: readonly ReadonlyMap<string
 
 /** A collective run over each group of ranks its `group` attr names; results in rank order. */
 function collectiveByGroup(collective: NonNullable<OpDef['collective']>, perRank: readonly (readonly Tensor[])[], attrs: Attrs, mesh: Mesh): Tensor[][] {
-  const groupOf = (r: number) => (attrs.group === 'world' ? 0 : meshCoordinates(mesh, r).e);
   const out: Tensor[][] = new Array(perRank.length);
-  const groups = new Map<number, number[]>();
-  perRank.forEach((_, r) => groups.set(groupOf(r), [...(groups.get(groupOf(r)) ?? []), r]));
-  for (const members of groups.values()) {
+  for (const members of collectiveGroups(mesh, attrs.group === 'world' ? 'world' : 'tp')) {
     const results = collective(members.map((r) => perRank[r]), attrs);
     members.forEach((r, i) => (out[r] = results[i]));
   }

@@ -30,7 +30,7 @@ const ROWS = /\.(self_attn\.(q_proj|q_b_proj|kv_b_proj)|mlp\.(shared_experts\.|e
 const COLUMNS = /\.(self_attn\.o_proj|mlp\.(shared_experts\.|experts\.\d+\.)?down_proj)\.(weight|weight_scale_inv)$/;
 
 /** The axis of a checkpoint tensor a tensor-parallel rank slices (0: rows, 1: columns), or undefined when every rank holds it whole. */
-export function tpSplitAxis(name: string): 0 | 1 | undefined {
+function tpSplitAxis(name: string): 0 | 1 | undefined {
   if (ROWS.test(name)) return 0;
   if (COLUMNS.test(name)) return 1;
   return undefined;
@@ -58,7 +58,7 @@ export function tpSlice(name: string, shape: readonly number[], mesh: Mesh, rank
 }
 
 /** The part of a 2-D float64 tensor a slice names. */
-export function sliceTensor(t: Tensor, slice: TensorSlice): Tensor {
+function sliceTensor(t: Tensor, slice: TensorSlice): Tensor {
   const [N, K] = t.shape;
   if (slice.axis === 0) return tensor([slice.count, K], t.data.slice(slice.start * K, (slice.start + slice.count) * K));
   const out = new Float64Array(N * slice.count);

@@ -31,17 +31,25 @@ export interface Backend {
 /** Decode binds B sequences of one token, prefill T tokens; S cache positions (≥ T); P pool rows. */
 export const STEP: Readonly<Record<string, Bindings>> = { prefill: { T: 5, S: 7, P: 11 }, decode: { B: 3, S: 6, P: 23 } };
 
-export function runSample(sample: Sample, backend: Backend, seed: number): string[] {
-  const { node, schedule, instance } = sample;
-  const bindings = STEP[schedule.graph.phase];
+/** One launch of an instance made ready on a backend: its buffers filled, the grid and symbols of the step. */
+export interface StagedLaunch {
+  /** The inputs' host storage, as written to the device (views laid out as their strides say). */
+  readonly inputs: readonly ReturnType<typeof randomInputs>[number][];
+  /** One per output of the node (an in-place output is its input's buffer). */
+  readonly outputs: readonly DeviceBuffer[];
+  launch(): void;
+  dispose(): void;
+}
+
+/**
+ * Fresh random inputs for the sample's node at `bindings`, outputs poisoned (an element the kernel
+ * forgets is NaN or garbage, never a lucky zero), `instance` (the sample's, or a variant of it
+ * with other tunables) ready to launch: the kernel check and the autotuner's timing share it.
+ */
+export function stageLaunch(sample: Sample, instance: KernelInstance, backend: Backend, bindings: Bindings, seed: number): StagedLaunch {
+  const { node, schedule } = sample;
   const operands = operandsOf(node, schedule);
   const inputs = randomInputs(node, operands, bindings, new Rng(seed));
-  const refInputs = operands.inputs.map((o, i) => {
-    const { offsets, shape } = viewOffsets(o, bindings);
-    return tensor(shape, Float64Array.from(offsets, (off) => decodeElement(o.dtype, inputs[i], off)));
-  });
-  const want = getOp(node.op).reference(refInputs, node.attrs, bindings);
-
   const owned: DeviceBuffer[] = [];
   const alloc = (bytes: number) => {
     const b = backend.alloc(Math.max(bytes, 64));
@@ -54,25 +62,44 @@ export function runSample(sample: Sample, backend: Backend, seed: number): strin
     return b;
   });
   const inPlace = new Map(getOp(node.op).inPlace ?? []);
-  const outBuffers = operands.outputs.map((o, i) => {
+  const outputs = operands.outputs.map((o, i) => {
     if (inPlace.has(i)) return inBuffers[inPlace.get(i)!];
     const b = alloc(numel(resolveShape(o.shape, bindings)) * DTYPE_BYTES[o.dtype]);
-    b.fill(0xff); // poison: an element the kernel forgets is NaN or garbage, never a lucky zero
+    b.fill(0xff);
     return b;
   });
   const env = bindings as Record<string, number>;
   const grid = instance.launch.grid.map((g) => evalExpr(g, env)) as [number, number, number];
-  backend.launch(instance, grid, [...inBuffers, ...outBuffers], instance.symbols.map((s) => bindings[s]!));
+  const symbols = instance.symbols.map((s) => bindings[s]!);
+  return {
+    inputs,
+    outputs,
+    launch: () => backend.launch(instance, grid, [...inBuffers, ...outputs], symbols),
+    dispose: () => owned.forEach((b) => b.dispose()),
+  };
+}
+
+export function runSample(sample: Sample, backend: Backend, seed: number): string[] {
+  const { node, schedule } = sample;
+  const bindings = STEP[schedule.graph.phase];
+  const operands = operandsOf(node, schedule);
+  const staged = stageLaunch(sample, sample.instance, backend, bindings, seed);
+  const refInputs = operands.inputs.map((o, i) => {
+    const { offsets, shape } = viewOffsets(o, bindings);
+    return tensor(shape, Float64Array.from(offsets, (off) => decodeElement(o.dtype, staged.inputs[i], off)));
+  });
+  const want = getOp(node.op).reference(refInputs, node.attrs, bindings);
+  staged.launch();
 
   const problems: string[] = [];
   operands.outputs.forEach((o, i) => {
     const n = numel(resolveShape(o.shape, bindings));
     const s = storage(o.dtype, n);
-    outBuffers[i].read(s);
+    staged.outputs[i].read(s);
     const got = Float64Array.from({ length: n }, (_, j) => decodeElement(o.dtype, s, j));
     const bad = compare(o.dtype, got, want[i].data);
     if (bad) problems.push(`output ${i} (${o.dtype}): ${bad}`);
   });
-  for (const b of owned) b.dispose();
+  staged.dispose();
   return problems;
 }

@@ -94,7 +94,8 @@ export function registerCompile(program: Command): void {
         const kernels = [...files.keys()].filter((f) => f.startsWith('kernels/')).length;
         process.stderr.write(`wrote ${out}: ${kernels} kernel sources for ${dialect.target} ${dialect.arch}, plan.json, manifest.json, index.ts\n`);
         if (chosen) {
-          const used = (files.get('tuning.json')!.match(/"chosenBy": "autotune"/g) ?? []).length;
+          const tuned = JSON.parse(files.get('tuning.json')!) as { instances: Record<string, { chosenBy: string }> };
+          const used = Object.values(tuned.instances).filter((e) => e.chosenBy === 'autotune').length;
           process.stderr.write(`--tuning ${flags.tuning}: ${used} kernel instances take its picks (${chosen.size} picks in the file)\n`);
         }
       } finally {

@@ -1,4 +1,5 @@
 import type { Mesh } from '../../../compiler/config/mesh.ts';
+import { collectiveGroups } from '../../../compiler/config/mesh.ts';
 import type { Capacity } from './capacity.ts';
 import type { CollectiveOperands, Executor, PreparedStep, StepOutput } from './executor.ts';
 import type { KvPages } from './kv-pages.ts';
@@ -63,9 +64,7 @@ export class MeshExecutor implements StepExecutor {
       this.members.forEach((e, r) => e.runSegment(steps[r], s));
       if (s + 1 === segments) break;
       const operands = this.members.map((e, r) => e.collectiveOperands(steps[r], s));
-      // Ranks are numbered e·tp + t: a 'tp' group is tp consecutive ranks.
-      const size = operands[0].collective.group === 'world' ? operands.length : this.mesh.tp;
-      for (let first = 0; first < operands.length; first += size) this.communicate(operands.slice(first, first + size));
+      for (const group of collectiveGroups(this.mesh, operands[0].collective.group)) this.communicate(group.map((r) => operands[r]));
     }
     return this.members[0].output(steps[0]);
   }
